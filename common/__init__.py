@@ -1,0 +1,1 @@
+"""Code shared by the loader and the services: tables, engine, settings, embedded PostgreSQL."""

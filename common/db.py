@@ -1,0 +1,38 @@
+"""The one place that builds SQLAlchemy engines."""
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+
+def sqlalchemy_url(url: str) -> sa.URL:
+    """Accept postgres://, postgresql:// and postgresql+psycopg:// alike; always drive psycopg 3."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"DATABASE_URL must point at PostgreSQL, got {parsed.drivername!r}")
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def create_engine(
+    url: str,
+    *,
+    application_name: str,
+    statement_timeout_ms: int | None = None,
+    connect_timeout_s: int = 5,
+    pool_size: int = 5,
+    pool_timeout_s: float = 30,
+) -> Engine:
+    """An engine whose connections fail fast when the server is gone or slow."""
+    options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
+    return sa.create_engine(
+        sqlalchemy_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=pool_timeout_s,
+        # A restarted server leaves dead connections in the pool; pre-ping swaps them out.
+        pool_pre_ping=True,
+        connect_args={
+            "connect_timeout": connect_timeout_s,
+            "application_name": application_name,
+            "options": options,
+        },
+    )

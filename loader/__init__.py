@@ -1,0 +1,1 @@
+"""Load the platform catalogues and the ratings files into PostgreSQL."""

@@ -1,0 +1,63 @@
+"""python -m loader --titles-dir DIR [--ratings-dir DIR] [--database-url URL] [--force]"""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from common.db import create_engine
+from common.settings import DatabaseSettings
+from loader.load import run_load
+from loader.read import LoadError
+from loader.report import LoadProgress, print_summary
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m loader",
+        description="Clean the platform catalogues and ratings and load them into PostgreSQL.",
+    )
+    parser.add_argument("--titles-dir", type=Path, required=True, help="folder with the 4 CSVs")
+    parser.add_argument(
+        "--ratings-dir", type=Path, help="folder of *.csv / *.csv.gz ratings (omit: titles only)"
+    )
+    parser.add_argument(
+        "--database-url",
+        help="PostgreSQL URL (default: $DATABASE_URL, else the embedded server in .data/)",
+    )
+    parser.add_argument("--force", action="store_true", help="reload even if nothing changed")
+    parser.add_argument("--quiet", action="store_true", help="print the summary only")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    url = args.database_url or DatabaseSettings().resolved_database_url()
+    engine = create_engine(url, application_name="loader")
+    try:
+        with LoadProgress(quiet=args.quiet) as progress:
+            result = run_load(
+                engine,
+                titles_dir=args.titles_dir,
+                ratings_dir=args.ratings_dir,
+                force=args.force,
+                progress=progress,
+            )
+    except LoadError as exc:
+        print(f"loader: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    if result.unchanged_since is not None:
+        print(
+            f"Nothing to do: these files are already loaded (load #{result.unchanged_since}). "
+            "Use --force to load them again."
+        )
+        return 0
+    print_summary(result.files, f"load #{result.load_id} done in {result.seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Alembic environment: runs on a connection handed over by the loader, or on DATABASE_URL."""
+
+from logging.config import fileConfig
+
+from alembic import context
+
+from common.db import create_engine
+from common.settings import DatabaseSettings
+from common.tables import metadata
+
+config = context.config
+if config.config_file_name and not config.attributes.get("connection"):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def run(connection) -> None:
+    context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    run(connection)
+else:
+    url = DatabaseSettings().resolved_database_url()
+    with create_engine(url, application_name="alembic").connect() as conn:
+        run(conn)
