@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.data import DEFAULT_DATA
 from common.db import create_engine
 from common.throwaway import throwaway_database, throwaway_server
 from loader.load import run_load
 from loader.report import LoadProgress
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 SLICE_ROWS = 1_000_000
 
 

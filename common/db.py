@@ -1,5 +1,6 @@
 """The one place that builds SQLAlchemy engines."""
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
@@ -36,3 +37,28 @@ def create_engine(
             "options": options,
         },
     )
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why the database cannot answer, when that is what `exc` says; None for any other error."""
+    if isinstance(exc, sa.exc.TimeoutError):
+        return "no free connection in the pool (timed out waiting)"
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, psycopg.errors.QueryCanceled):
+        return "the query timed out"
+    if isinstance(orig, psycopg.errors.UndefinedTable):
+        return "the schema is missing (run the loader)"
+    if isinstance(orig, psycopg.OperationalError):
+        first_line = (str(orig).strip().splitlines() or ["connection failed"])[0]
+        return f"cannot reach PostgreSQL ({first_line})"
+    return None
+
+
+def check_database(engine: Engine, table: str = "titles") -> str | None:
+    """None when the database answers and holds `table`; otherwise the reason it does not."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1")
+    except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
+        return unavailable_reason(exc) or f"unexpected error: {type(exc).__name__}"
+    return None

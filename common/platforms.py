@@ -1,9 +1,18 @@
-"""The four platforms, their catalogue files and the one-letter prefix of their title ids."""
+"""The four platforms, title types and duration units, shared by every service."""
 
+import re
 from enum import StrEnum
 
 
-class Platform(StrEnum):
+class _CaseInsensitive(StrEnum):
+    @classmethod
+    def _missing_(cls, value: object):
+        if isinstance(value, str):
+            return cls.__members__.get(value.strip().lower().replace(" ", "_"))
+        return None
+
+
+class Platform(_CaseInsensitive):
     amazon = "amazon"
     disney = "disney"
     hulu = "hulu"
@@ -18,6 +27,16 @@ class Platform(StrEnum):
         return CATALOGUE_FILES[self]
 
 
+class TitleType(_CaseInsensitive):
+    movie = "movie"
+    tv_show = "tv show"
+
+
+class DurationType(_CaseInsensitive):
+    min = "min"
+    season = "season"
+
+
 CATALOGUE_FILES = {
     Platform.amazon: "amazon_prime_titles.csv",
     Platform.disney: "disney_plus_titles.csv",
@@ -26,6 +45,9 @@ CATALOGUE_FILES = {
 }
 
 PLATFORM_BY_PREFIX = {p.prefix: p for p in Platform}
+TITLE_TYPES = tuple(t.value for t in TitleType)
+TITLE_ID_PATTERN = r"^[adhn]s[1-9][0-9]{0,8}$"
 
-TITLE_TYPES = ("movie", "tv show")
-DURATION_TYPES = ("min", "season")
+
+def is_title_id(text: str) -> bool:
+    return re.fullmatch(TITLE_ID_PATTERN, text) is not None

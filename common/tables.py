@@ -20,7 +20,8 @@ titles = sa.Table(
     sa.Column("platform", sa.Text, nullable=False),
     sa.Column("show_id", sa.Text, nullable=False),
     sa.Column("type", sa.Text, nullable=False),
-    sa.Column("title", sa.Text, nullable=False),
+    # Code-point order ("C"), so ties broken by name are the same on every server's locale.
+    sa.Column("title", sa.Text(collation="C"), nullable=False),
     sa.Column("director", sa.Text),
     sa.Column("country", sa.Text),
     sa.Column("date_added", sa.Date),
@@ -36,6 +37,22 @@ titles = sa.Table(
     sa.CheckConstraint("type IN ('movie', 'tv show')", name="type"),
     sa.CheckConstraint("duration_type IN ('min', 'season')", name="duration_type"),
     sa.CheckConstraint("id = left(platform, 1) || show_id", name="id"),
+    sa.Index(
+        "ix_titles_platform_release_year",
+        "platform",
+        "release_year",
+        postgresql_include=["type", "score"],
+    ),
+    sa.Index("ix_titles_duration", "duration_type", sa.text("duration_int DESC"), "title"),
+    sa.Index(
+        "ix_titles_year_duration",
+        "release_year",
+        "duration_type",
+        sa.text("duration_int DESC"),
+        "title",
+    ),
+    sa.Index("ix_titles_score", sa.text("score DESC NULLS LAST"), "title"),
+    sa.Index("ix_titles_release_year", sa.text("release_year DESC"), "title"),
 )
 
 title_cast = sa.Table(
@@ -45,7 +62,8 @@ title_cast = sa.Table(
         "title_id", sa.Text, sa.ForeignKey("titles.id", ondelete="CASCADE"), primary_key=True
     ),
     sa.Column("position", sa.SmallInteger, primary_key=True),
-    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text(collation="C"), nullable=False),
+    sa.Index("ix_title_cast_actor", "actor"),
 )
 
 title_genres = sa.Table(
@@ -55,8 +73,34 @@ title_genres = sa.Table(
         "title_id", sa.Text, sa.ForeignKey("titles.id", ondelete="CASCADE"), primary_key=True
     ),
     sa.Column("position", sa.SmallInteger, primary_key=True),
-    sa.Column("genre", sa.Text, nullable=False),
+    sa.Column("genre", sa.Text(collation="C"), nullable=False),
+    sa.Index("ix_title_genres_genre", "genre", "title_id"),
 )
+
+# Materialized views (created in migration 0002, refreshed by every load): the two catalogue
+# answers that would otherwise aggregate thousands of rows per request. title_type is
+# 'movie', 'tv show' or 'all'.
+actor_counts = sa.Table(
+    "actor_counts",
+    metadata,
+    sa.Column("platform", sa.Text),
+    sa.Column("release_year", sa.Integer),
+    sa.Column("title_type", sa.Text),
+    sa.Column("actor", sa.Text(collation="C")),
+    sa.Column("appearances", sa.Integer),
+    info={"materialized_view": True},
+)
+
+platform_counts = sa.Table(
+    "platform_counts",
+    metadata,
+    sa.Column("platform", sa.Text),
+    sa.Column("title_type", sa.Text),
+    sa.Column("titles", sa.Integer),
+    info={"materialized_view": True},
+)
+
+MATERIALIZED_VIEWS = (actor_counts, platform_counts)
 
 # Partitioned by source: the loader swaps the whole 'file' partition in one statement,
 # while ratings posted through the API live in 'api' and survive every reload.

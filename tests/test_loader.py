@@ -156,11 +156,8 @@ def test_known_traps_in_real_rows(loaded):
         "SELECT count(*) FROM titles WHERE description ~ '[\\r\\n\u2028]' OR title ~ '[\\r\\n]'",
     )[0]
     assert text_with_breaks == 0
-    (not_actors,) = query(
-        url,
-        "SELECT count(*) FROM title_cast WHERE actor !~ '[[:alpha:]]' OR actor IN ('jr.', 'ph.d.')",
-    )[0]
-    assert not_actors == 0
+    actors = [r.actor for r in query(url, "SELECT DISTINCT actor FROM title_cast")]
+    assert not [a for a in actors if not any(ch.isalpha() for ch in a) or a in ("jr.", "ph.d.")]
 
 
 def test_scores_are_the_mean_of_the_delivered_rows(loaded, ratings_slice):

@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column("platform", sa.Text(), nullable=False),
         sa.Column("show_id", sa.Text(), nullable=False),
         sa.Column("type", sa.Text(), nullable=False),
-        sa.Column("title", sa.Text(), nullable=False),
+        sa.Column("title", sa.Text(collation="C"), nullable=False),
         sa.Column("director", sa.Text(), nullable=True),
         sa.Column("country", sa.Text(), nullable=True),
         sa.Column("date_added", sa.Date(), nullable=True),
@@ -138,7 +138,7 @@ def upgrade() -> None:
         "title_cast",
         sa.Column("title_id", sa.Text(), nullable=False),
         sa.Column("position", sa.SmallInteger(), nullable=False),
-        sa.Column("actor", sa.Text(), nullable=False),
+        sa.Column("actor", sa.Text(collation="C"), nullable=False),
         sa.ForeignKeyConstraint(
             ["title_id"],
             ["titles.id"],
@@ -151,7 +151,7 @@ def upgrade() -> None:
         "title_genres",
         sa.Column("title_id", sa.Text(), nullable=False),
         sa.Column("position", sa.SmallInteger(), nullable=False),
-        sa.Column("genre", sa.Text(), nullable=False),
+        sa.Column("genre", sa.Text(collation="C"), nullable=False),
         sa.ForeignKeyConstraint(
             ["title_id"],
             ["titles.id"],

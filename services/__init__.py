@@ -1,0 +1,1 @@
+"""The HTTP services: catalog, recommender and gateway."""

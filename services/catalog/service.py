@@ -1,0 +1,369 @@
+"""The catalogue queries: keyword-only functions over a connection, all SQL parameterised.
+
+Each statement is built once per combination of filters and reused (functools.cache), so a
+request pays for executing SQL, not for building it.
+"""
+
+from enum import Enum
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.engine import Connection
+
+from common.platforms import DurationType, Platform, TitleType
+from common.tables import (
+    actor_counts,
+    load_files,
+    loads,
+    platform_counts,
+    ratings,
+    title_cast,
+    title_genres,
+    titles,
+)
+from services.catalog.schemas import SortField, SortOrder
+
+SUMMARY_COLUMNS = (
+    titles.c.id,
+    titles.c.platform,
+    titles.c.type,
+    titles.c.title,
+    titles.c.release_year,
+    titles.c.rating,
+    titles.c.duration_int,
+    titles.c.duration_type,
+    titles.c.score,
+    titles.c.votes,
+)
+FILTER_COLUMNS = {
+    "platform": titles.c.platform,
+    "year": titles.c.release_year,
+    "type": titles.c.type,
+}
+
+
+class NotFound(Exception):
+    """Nothing matches; the message says why."""
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    """The filters that were given, as bind parameters."""
+    return {k: v.value if isinstance(v, Enum) else v for k, v in values.items() if v is not None}
+
+
+def _where(params: dict[str, Any]) -> tuple[str, ...]:
+    """The filter names, as a hashable key for the statement caches."""
+    return tuple(sorted(k for k in params if k in FILTER_COLUMNS))
+
+
+def _conditions(names: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:
+    return [FILTER_COLUMNS[name] == sa.bindparam(name) for name in names]
+
+
+def _describe(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items()) or "no filters"
+
+
+@cache
+def _max_duration_sql(names: tuple[str, ...]) -> sa.Select:
+    return (
+        sa.select(
+            titles.c.id,
+            titles.c.title,
+            titles.c.platform,
+            titles.c.type,
+            titles.c.release_year,
+            titles.c.duration_int,
+            titles.c.duration_type,
+        )
+        .where(
+            titles.c.duration_type == sa.bindparam("duration_type"),
+            titles.c.duration_int.is_not(None),
+            *_conditions(names),
+        )
+        .order_by(titles.c.duration_int.desc(), titles.c.title, titles.c.id)
+        .limit(1)
+    )
+
+
+def get_max_duration(
+    conn: Connection,
+    *,
+    year: int | None = None,
+    platform: Platform | None = None,
+    duration_type: DurationType = DurationType.min,
+    type: TitleType | None = None,
+) -> dict[str, Any]:
+    """The longest title; ties go to the title that sorts first by name."""
+    params = _params(year=year, platform=platform, type=type)
+    statement = _max_duration_sql(_where(params))
+    row = conn.execute(statement, {**params, "duration_type": duration_type.value}).first()
+    if row is None:
+        raise NotFound(
+            f"no title with a duration in {duration_type.value} matches {_describe(params)}"
+        )
+    return row._asdict()
+
+
+@cache
+def _score_count_sql(names: tuple[str, ...]) -> sa.Select:
+    return sa.select(
+        sa.func.count(),
+        sa.func.count(titles.c.score),
+        sa.func.count().filter(titles.c.score > sa.bindparam("scored")),
+    ).where(*_conditions(names))
+
+
+def get_score_count(
+    conn: Connection,
+    *,
+    platform: Platform,
+    scored: float,
+    year: int,
+    type: TitleType | None = None,
+) -> dict[str, Any]:
+    """How many of the platform's titles released in `year` have a mean rating above `scored`."""
+    params = _params(platform=platform, year=year, type=type)
+    total, with_score, above = conn.execute(
+        _score_count_sql(_where(params)), {**params, "scored": scored}
+    ).one()
+    if total == 0:
+        raise NotFound(f"no titles match {_describe(params)}")
+    if with_score == 0:
+        raise NotFound(f"none of the titles matching {_describe(params)} has a score yet")
+    return {"platform": platform, "scored": scored, "year": year, "count": above}
+
+
+PLATFORM_COUNT_SQL = sa.select(platform_counts.c.titles).where(
+    platform_counts.c.platform == sa.bindparam("platform"),
+    platform_counts.c.title_type == sa.bindparam("title_type"),
+)
+
+
+def get_count_platform(
+    conn: Connection, *, platform: Platform, type: TitleType | None = None
+) -> dict[str, Any]:
+    """How many titles the platform has."""
+    title_type = type.value if type else "all"
+    count = conn.execute(
+        PLATFORM_COUNT_SQL, {"platform": platform.value, "title_type": title_type}
+    ).scalar()
+    if not count:
+        raise NotFound(f"no titles match {_describe(_params(platform=platform, type=type))}")
+    return {"platform": platform, "count": count}
+
+
+ACTOR_SQL = (
+    sa.select(actor_counts.c.actor, actor_counts.c.appearances)
+    .where(
+        actor_counts.c.platform == sa.bindparam("platform"),
+        actor_counts.c.release_year == sa.bindparam("year"),
+        actor_counts.c.title_type == sa.bindparam("title_type"),
+    )
+    .order_by(actor_counts.c.appearances.desc(), actor_counts.c.actor)
+    .limit(1)
+)
+
+
+def get_actor(
+    conn: Connection, *, platform: Platform, year: int, type: TitleType | None = None
+) -> dict[str, Any]:
+    """The actor in most of the platform's titles released in `year`; ties go to the first name."""
+    title_type = type.value if type else "all"
+    row = conn.execute(
+        ACTOR_SQL, {"platform": platform.value, "year": year, "title_type": title_type}
+    ).first()
+    if row is None:
+        params = _params(platform=platform, year=year, type=type)
+        matching = conn.execute(
+            sa.select(sa.func.count()).where(*_conditions(_where(params))), params
+        ).scalar_one()
+        if matching:
+            raise NotFound(f"no cast data for the {matching} titles matching {_describe(params)}")
+        raise NotFound(f"no titles match {_describe(params)}")
+    return {"platform": platform, "year": year, "actor": row.actor, "appearances": row.appearances}
+
+
+def _ordered_list(column: sa.Column, table: sa.Table) -> sa.ScalarSelect:
+    """The title's cast or genres as an array, in their delivered order ({} when none)."""
+    return (
+        sa.select(
+            sa.func.coalesce(
+                sa.func.array_agg(aggregate_order_by(column, table.c.position)),
+                sa.literal_column("'{}'::text[]"),
+            )
+        )
+        .where(table.c.title_id == titles.c.id)
+        .scalar_subquery()
+    )
+
+
+TITLE_SQL = sa.select(
+    titles,
+    _ordered_list(title_cast.c.actor, title_cast).label("cast"),
+    _ordered_list(title_genres.c.genre, title_genres).label("genres"),
+).where(titles.c.id == sa.bindparam("title_id"))
+
+
+def get_title(conn: Connection, *, title_id: str) -> dict[str, Any]:
+    """One title with every field, its cast and its genres."""
+    row = conn.execute(TITLE_SQL, {"title_id": title_id}).first()
+    if row is None:
+        raise NotFound(f"no title has id {title_id!r}")
+    return row._asdict()
+
+
+TITLES_BY_ID_SQL = sa.select(*SUMMARY_COLUMNS).where(
+    titles.c.id == sa.func.any(sa.bindparam("ids", type_=sa.ARRAY(sa.Text)))
+)
+
+
+def get_titles(conn: Connection, *, ids: list[str]) -> dict[str, Any]:
+    """Many titles in one query, in the order asked; unknown ids are listed in `missing`."""
+    wanted = list(dict.fromkeys(ids))
+    found = {row.id: row._asdict() for row in conn.execute(TITLES_BY_ID_SQL, {"ids": wanted})}
+    return {
+        "total": len(found),
+        "limit": len(wanted),
+        "offset": 0,
+        "items": [found[i] for i in wanted if i in found],
+        "missing": [i for i in wanted if i not in found],
+    }
+
+
+SORT_COLUMNS = {
+    SortField.score: titles.c.score,
+    SortField.release_year: titles.c.release_year,
+    SortField.title: titles.c.title,
+    SortField.duration: titles.c.duration_int,
+}
+DEFAULT_ORDER = {
+    SortField.score: SortOrder.desc,
+    SortField.release_year: SortOrder.desc,
+    SortField.title: SortOrder.asc,
+    SortField.duration: SortOrder.desc,
+}
+SEARCH_CONDITIONS = {
+    "q": titles.c.title.like(sa.bindparam("q"), escape="\\"),
+    "year_from": titles.c.release_year >= sa.bindparam("year_from"),
+    "year_to": titles.c.release_year <= sa.bindparam("year_to"),
+    "genre": sa.exists().where(
+        title_genres.c.title_id == titles.c.id, title_genres.c.genre == sa.bindparam("genre")
+    ),
+    "min_score": titles.c.score >= sa.bindparam("min_score"),
+}
+
+
+@cache
+def _search_sql(
+    names: tuple[str, ...], sort: SortField, order: SortOrder
+) -> tuple[sa.Select, sa.Select]:
+    conditions = [
+        FILTER_COLUMNS[n] == sa.bindparam(n) if n in FILTER_COLUMNS else SEARCH_CONDITIONS[n]
+        for n in names
+    ]
+    column = SORT_COLUMNS[sort]
+    ordering = column.desc() if order is SortOrder.desc else column.asc()
+    # One scan gives both the page and the total; the count alone is only needed past the end.
+    page = (
+        sa.select(*SUMMARY_COLUMNS, sa.func.count().over().label("total"))
+        .where(*conditions)
+        .order_by(ordering.nulls_last(), titles.c.title, titles.c.id)
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset"))
+    )
+    count = sa.select(sa.func.count()).select_from(titles).where(*conditions)
+    return page, count
+
+
+def search_titles(
+    conn: Connection,
+    *,
+    q: str | None = None,
+    platform: Platform | None = None,
+    type: TitleType | None = None,
+    year_from: int | None = None,
+    year_to: int | None = None,
+    genre: str | None = None,
+    min_score: float | None = None,
+    sort: SortField = SortField.score,
+    order: SortOrder | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """A page of titles matching every filter given, and how many match in all."""
+    if q:
+        escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        q = f"%{escaped}%"
+    params = _params(
+        q=q or None,
+        platform=platform,
+        type=type,
+        year_from=year_from,
+        year_to=year_to,
+        genre=genre.lower() if genre else None,
+        min_score=min_score,
+    )
+    page_sql, count_sql = _search_sql(tuple(sorted(params)), sort, order or DEFAULT_ORDER[sort])
+    items = [
+        row._asdict()
+        for row in conn.execute(page_sql, {**params, "limit": limit, "offset": offset})
+    ]
+    total = items[0].pop("total") if items else conn.execute(count_sql, params).scalar_one()
+    for item in items[1:]:
+        del item["total"]
+    return {"total": total, "limit": limit, "offset": offset, "items": items}
+
+
+PLATFORMS_SQL = sa.select(platform_counts).order_by(
+    platform_counts.c.platform, platform_counts.c.title_type
+)
+
+
+def list_platforms(conn: Connection) -> list[dict[str, Any]]:
+    """Each platform with its number of titles, in all and by type."""
+    result: dict[str, dict[str, Any]] = {}
+    for platform, title_type, count in conn.execute(PLATFORMS_SQL):
+        entry = result.setdefault(platform, {"platform": platform, "count": 0, "by_type": {}})
+        if title_type == "all":
+            entry["count"] = count
+        else:
+            entry["by_type"][title_type] = count
+    return list(result.values())
+
+
+def list_genres(conn: Connection, *, platform: Platform | None = None) -> list[dict[str, Any]]:
+    """Every genre with its number of titles, the most common first."""
+    count = sa.func.count().label("count")
+    query = sa.select(title_genres.c.genre, count).group_by(title_genres.c.genre)
+    if platform is not None:
+        query = query.join(titles, titles.c.id == title_genres.c.title_id).where(
+            titles.c.platform == platform.value
+        )
+    rows = conn.execute(query.order_by(count.desc(), title_genres.c.genre)).all()
+    return [row._asdict() for row in rows]
+
+
+def get_dataset(conn: Connection) -> dict[str, Any]:
+    """What is loaded: the latest load, whether it is the synthetic demo set, and row counts."""
+    latest = conn.execute(sa.select(loads).order_by(loads.c.id.desc()).limit(1)).first()
+    title_count = conn.execute(sa.select(sa.func.count()).select_from(titles)).scalar_one()
+    file_ratings = 0
+    if latest is not None:
+        file_ratings = conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(load_files.c.rows_loaded), 0)).where(
+                load_files.c.load_id == latest.id, load_files.c.kind == "ratings"
+            )
+        ).scalar_one()
+    api_ratings = conn.execute(
+        sa.select(sa.func.count()).select_from(ratings).where(ratings.c.source == "api")
+    ).scalar_one()
+    return {
+        "load_id": latest.id if latest else None,
+        "loaded_at": latest.finished_at.isoformat() if latest else None,
+        "synthetic": bool(latest and latest.synthetic),
+        "titles": title_count,
+        "ratings": int(file_ratings) + api_ratings,
+    }
