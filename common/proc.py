@@ -86,3 +86,69 @@ class Service:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+class Stack:
+    """The catalog, the recommender and the gateway in front of them, each its own process."""
+
+    def __init__(
+        self,
+        database_url: str,
+        model_dir: Path,
+        log_dir: Path,
+        *,
+        ports: dict[str, int] | None = None,
+        env: dict[str, dict[str, str]] | None = None,
+    ):
+        ports = ports or {name: free_port() for name in ("catalog", "recommender", "gateway")}
+        env = env or {}
+        database = {"DATABASE_URL": database_url}
+        self.catalog = Service(
+            "catalog",
+            ["services.catalog"],
+            ports["catalog"],
+            {**database, **env.get("catalog", {})},
+            log_dir,
+        )
+        self.recommender = Service(
+            "recommender",
+            ["services.recommender"],
+            ports["recommender"],
+            {**database, "MODEL_DIR": str(model_dir), **env.get("recommender", {})},
+            log_dir,
+        )
+        self.gateway = Service(
+            "gateway",
+            ["services.gateway"],
+            ports["gateway"],
+            {
+                "CATALOG_URL": self.catalog.url,
+                "RECOMMENDER_URL": self.recommender.url,
+                **env.get("gateway", {}),
+            },
+            log_dir,
+        )
+
+    @property
+    def services(self) -> list[Service]:
+        return [self.catalog, self.recommender, self.gateway]
+
+    @property
+    def url(self) -> str:
+        return self.gateway.url
+
+    def start(self, timeout: float = 120) -> "Stack":
+        """Start all three and wait until each is ready; on failure nothing is left running."""
+        try:
+            for service in self.services:
+                service.start()
+            for service in self.services:
+                service.wait(timeout=timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()

@@ -11,7 +11,29 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, TypeAdapter
 
+from common.platforms import TITLE_ID_PATTERN
+
 log = logging.getLogger(__name__)
+
+
+NO_NUL = r"^[^\x00]*$"
+FRIENDLY_PATTERNS = {
+    NO_NUL: "text without NUL characters",
+    TITLE_ID_PATTERN: "a title id: a, d, h or n, then s and a number, e.g. ns12",
+}
+# Error types whose fix is in what the parameter accepts (not, say, in its length).
+HINTED = {
+    "enum",
+    "missing",
+    "int_parsing",
+    "float_parsing",
+    "bool_parsing",
+    "greater_than_equal",
+    "less_than_equal",
+    "finite_number",
+    "multiple_of",
+    "string_pattern_mismatch",
+}
 
 
 @cache
@@ -49,40 +71,57 @@ def health_response(checks: dict[str, str | None]) -> JSONResponse:
 
 def _allowed(request: Request, location: str, name: str) -> str | None:
     """What the failing parameter accepts, read from the route's own declaration."""
-    route = request.scope.get("route")
-    dependant = getattr(route, "dependant", None)
+    dependant = getattr(request.scope.get("route"), "dependant", None)
     if dependant is None:
         return None
     params = {
         "query": dependant.query_params,
         "path": dependant.path_params,
         "header": dependant.header_params,
+        "body": dependant.body_params,
     }.get(location, [])
     for param in params:
-        if param.alias != name:
-            continue
-        annotation = param.field_info.annotation
-        for candidate in getattr(annotation, "__args__", (annotation,)):
-            if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
-                return "one of " + ", ".join(str(m.value) for m in candidate)
-        metadata = param.field_info.metadata
-        low = next((m.ge for m in metadata if isinstance(m, annotated_types.Ge)), None)
-        high = next((m.le for m in metadata if isinstance(m, annotated_types.Le)), None)
-        if low is not None and high is not None:
-            return f"from {low} to {high}"
-        if low is not None:
-            return f"{low} or more"
-        pattern = next((m.pattern for m in metadata if getattr(m, "pattern", None)), None)
-        if pattern:
-            return f"a value matching {pattern}"
+        if param.alias == name:
+            return _accepts(param.field_info)
+        # A pydantic model of query parameters, or a body model: look at its fields.
+        fields = getattr(param.field_info.annotation, "model_fields", {})
+        if name in fields:
+            return _accepts(fields[name])
+    return None
+
+
+def _accepts(field: Any) -> str | None:
+    annotation = field.annotation
+    for candidate in getattr(annotation, "__args__", (annotation,)):
+        if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
+            return "one of " + ", ".join(str(m.value) for m in candidate)
+    metadata = field.metadata
+    low = next((m.ge for m in metadata if isinstance(m, annotated_types.Ge)), None)
+    high = next((m.le for m in metadata if isinstance(m, annotated_types.Le)), None)
+    step = next(
+        (m.multiple_of for m in metadata if isinstance(m, annotated_types.MultipleOf)), None
+    )
+    if low is not None and high is not None:
+        return f"from {low} to {high}" + (f" in steps of {step}" if step else "")
+    if low is not None:
+        return f"{low} or more"
+    pattern = next((m.pattern for m in metadata if getattr(m, "pattern", None)), None)
+    if pattern in FRIENDLY_PATTERNS:
+        return FRIENDLY_PATTERNS[pattern]
+    if pattern:
+        return f"a value matching {pattern}"
     return None
 
 
 def _describe(request: Request, error: dict[str, Any]) -> str:
     loc = [str(part) for part in error.get("loc", ())]
+    hinted = error.get("type") in HINTED
     if len(loc) >= 2 and loc[0] in ("query", "path", "header"):
         where = f"{loc[0]} parameter '{loc[1]}'"
-        allowed = _allowed(request, loc[0], loc[1])
+        allowed = _allowed(request, loc[0], loc[1]) if hinted else None
+    elif len(loc) >= 2 and loc[0] == "body":
+        where = f"body field '{'.'.join(loc[1:])}'"
+        allowed = _allowed(request, "body", loc[1]) if hinted else None
     else:
         where, allowed = ".".join(loc) or "request", None
     message = f"{where}: {error.get('msg', 'invalid')}"
@@ -111,8 +150,43 @@ def _json_safe(value: Any) -> Any:
     return str(value)
 
 
+async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """Never a stack trace in a response: it goes to the log, with the request id."""
+    from common.observability import REQUEST_ID_HEADER
+
+    rid = getattr(request.state, "request_id", None)
+    log.error("unhandled error on %s (request %s)", request.url.path, rid, exc_info=exc)
+    headers = {REQUEST_ID_HEADER: rid} if rid else None
+    return JSONResponse({"detail": "internal error", "request_id": rid}, 500, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, internal_error)
+
+
+def make_app(
+    *, service: str, title: str, description: str, settings: Any, lifespan: Any
+) -> FastAPI:
+    """A FastAPI app with what every service has: strict errors, request ids, JSON access
+    logs, Prometheus metrics at /metrics, a body size limit, and CORS only when configured."""
+    from fastapi.middleware.cors import CORSMiddleware
+
+    from common.observability import REQUEST_ID_HEADER, RequestMiddleware, metrics
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER],
+        )
+    app.add_middleware(RequestMiddleware, service=service, max_body_bytes=settings.max_body_bytes)
+    app.add_route("/metrics", metrics, include_in_schema=False)
+    return app
 
 
 def install_database_error_handler(app: FastAPI) -> None:

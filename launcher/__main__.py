@@ -1,42 +1,131 @@
-"""python -m launcher [--data-dir DIR]: load the data into the embedded PostgreSQL.
+"""python -m launcher [--data-dir DIR]: the whole system, locally, on the embedded PostgreSQL.
 
-With --data-dir (or DATA_DIR), DIR/titles and DIR/ratings are the real Kaggle catalogues and
-ratings; without it, a small synthetic data set is generated under .data/demo and loaded.
+Starts (or reuses) the embedded server in .data/pg; loads DIR/titles and DIR/ratings (the real
+data), or a synthetic demo set it generates under .data/demo; trains a model unless the loaded
+data is unchanged and a model exists; starts the catalog, recommender and gateway as separate
+processes; prints the page's URL. Ctrl-C stops every process.
 """
 
 import argparse
 import os
+import signal
+import socket
 import sys
+import time
 from pathlib import Path
 
 from common import embedded
-from loader.__main__ import main as loader_main
+from common.db import create_engine
+from common.proc import Stack
 from loader.demo import write_demo
+from loader.load import run_load
+from loader.read import LoadError
+from loader.report import LoadProgress, print_summary
+from loader.roles import role_url
+from services.recommender.model import current_version
+from services.recommender.settings import Settings as RecommenderSettings
+from services.recommender.train import train, tuned_defaults
 
 
-def main() -> int:
+def say(message: str) -> None:
+    print(f"streamrec: {message}", flush=True)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        # As uvicorn binds: connections still in TIME_WAIT do not make a port busy.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def load_data(url: str, data: Path) -> bool:
+    """Load the data unless it is already loaded; True when something new was loaded."""
+    engine = create_engine(url, application_name="launcher")
+    try:
+        with LoadProgress() as progress:
+            result = run_load(
+                engine,
+                titles_dir=data / "titles",
+                ratings_dir=data / "ratings",
+                progress=progress,
+            )
+    finally:
+        engine.dispose()
+    if result.unchanged_since is not None:
+        say(f"data unchanged since load #{result.unchanged_since}; nothing to load")
+        return False
+    print_summary(result.files, f"load #{result.load_id} done in {result.seconds:.1f} s")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m launcher", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=os.environ.get("DATA_DIR") or None)
-    args = parser.parse_args()
+    for name, default in (("gateway", 8000), ("catalog", 8001), ("recommender", 8002)):
+        env = f"{name.upper()}_PORT"
+        parser.add_argument(f"--{name}-port", type=int, default=int(os.environ.get(env, default)))
+    args = parser.parse_args(argv)
+    ports = {n: getattr(args, f"{n}_port") for n in ("catalog", "recommender", "gateway")}
+    busy = [f"{name} ({port})" for name, port in ports.items() if not port_is_free(port)]
+    if busy:
+        say(f"port in use: {', '.join(busy)}; free it or pass --<service>-port")
+        return 2
+
     home = embedded.data_home()
+    own_database = bool(os.environ.get("DATABASE_URL"))
     url = os.environ.get("DATABASE_URL") or embedded.start(home / "pg")
+    say(f"database: {'DATABASE_URL' if own_database else home / 'pg'}")
+
     if args.data_dir:
         data = args.data_dir.resolve()
+        say(f"data: {data}")
     else:
         data = home / "demo"
         if not (data / "titles").is_dir():
             write_demo(data)
-            print(f"generated a SYNTHETIC demo data set in {data}")
-    return loader_main(
-        [
-            "--titles-dir",
-            str(data / "titles"),
-            "--ratings-dir",
-            str(data / "ratings"),
-            "--database-url",
-            url,
-        ]
+        say(f"data: SYNTHETIC demo set in {data} (pass DATA_DIR for the real data)")
+    try:
+        loaded = load_data(url, data)
+    except LoadError as exc:
+        say(f"error: {exc}")
+        return 1
+
+    model_dir = home / "models"
+    if loaded or current_version(model_dir) is None:
+        say("training a model (progress below)")
+        train(RecommenderSettings(database_url=url, model_dir=model_dir), params=tuned_defaults())
+    say(f"model: {current_version(model_dir)} in {model_dir}")
+
+    # The services connect with their least-privilege roles (trust authentication locally).
+    roles = (
+        {}
+        if own_database
+        else {
+            service: {"DATABASE_URL": role_url(url, service)}
+            for service in ("catalog", "recommender")
+        }
     )
+    stack = Stack(url, model_dir, home / "logs", ports=ports, env=roles)
+    services = stack.services
+    # Explicitly: a launcher started in the background inherits an ignored SIGINT.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: sys.exit(0))
+    try:
+        stack.start()
+        say(", ".join(f"{s.name} on :{s.port}" for s in services) + f"; logs in {home / 'logs'}")
+        say(f"open http://127.0.0.1:{ports['gateway']}/  (API docs at /docs; Ctrl-C stops it all)")
+        while all(s.alive() for s in services):
+            time.sleep(0.5)
+        dead = [s.name for s in services if not s.alive()]
+        say(f"{', '.join(dead)} stopped unexpectedly; see {home / 'logs'}; stopping the rest")
+        return 1
+    finally:
+        say("stopping ...")
+        stack.stop()
 
 
 if __name__ == "__main__":

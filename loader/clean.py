@@ -43,7 +43,6 @@ WHITESPACE_RUN = re.compile(r"\s+")
 SHOW_ID = re.compile(r"s[1-9]\d{0,8}")
 TITLE_ID = re.compile(r"([adhn])(s[1-9]\d{0,8})")
 DURATION = re.compile(r"(\d{1,5})\s*(min|mins|minutes?|seasons?)", re.IGNORECASE)
-HAS_LETTER = re.compile(r"[^\W\d_]")
 # Name suffixes that a comma split tears off the name they belong to.
 NAME_SUFFIX = re.compile(r"(jr|sr|ph\.?\s?d|md|m\.d|esq|ii|iii|iv)\.?", re.IGNORECASE)
 # Amazon truncated a few maturity codes at the source; map them to Amazon's own full codes.
@@ -148,7 +147,7 @@ def parse_date(raw: str | None) -> date | None:
 
 def format_date(value: date) -> str:
     """The source's own spelling: 'September 25, 2021'."""
-    return f"{value:%B} {value.day}, {value.year}"
+    return f"{value:%B} {value.day}, {value.year:04d}"
 
 
 def split_names(raw: str | None, repairs: Repairs | None = None) -> list[str]:
@@ -169,7 +168,7 @@ def split_names(raw: str | None, repairs: Repairs | None = None) -> list[str]:
             else:
                 _note(repairs, "cast_non_name_dropped", name)
             continue
-        if not HAS_LETTER.search(name):
+        if not any(ch.isalpha() for ch in name):
             _note(repairs, "cast_non_name_dropped", name)
             continue
         names.append(name)

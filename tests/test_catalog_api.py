@@ -78,6 +78,7 @@ def test_a_missing_parameter_is_a_422(client):
         ({"ids": "as1", "q": "x"}, "cannot be combined"),
         ({"year_from": 2010, "year_to": 2000}, "year_from must not be after year_to"),
         ({"q": "a\x00b"}, "'q'"),
+        ({"q": "   "}, "more than white space"),
     ],
 )
 def test_bad_browsing_requests_are_422(client, params, fragment):

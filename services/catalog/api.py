@@ -2,29 +2,37 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy.engine import Engine
 
 from common.db import check_database
-from common.platforms import TITLE_ID_PATTERN, DurationType, Platform, TitleType, is_title_id
-from common.web import ErrorBody, Health, health_response, invalid, respond
+from common.platforms import DurationType, is_title_id
+from common.web import Health, health_response, invalid, respond
 from services.catalog import service
+from services.catalog.params import (
+    MAX_IDS,
+    NOT_FOUND,
+    DurationTypeQ,
+    OptionalPlatformQ,
+    OptionalYearQ,
+    PlatformQ,
+    ScoredQ,
+    TitleIdPath,
+    TitleSearchQ,
+    TypeQ,
+    YearQ,
+)
 from services.catalog.schemas import (
     Dataset,
     GenreCount,
     MaxDuration,
     PlatformCount,
     ScoreCount,
-    SortField,
-    SortOrder,
     Title,
     TitlePage,
     TopActor,
     TypeCounts,
 )
-
-MAX_IDS = 1000
-NO_NUL = r"^[^\x00]*$"
 
 
 async def engine(request: Request) -> Engine:
@@ -33,27 +41,6 @@ async def engine(request: Request) -> Engine:
 
 
 Db = Annotated[Engine, Depends(engine)]
-PlatformQ = Annotated[
-    Platform, Query(description="amazon, disney, hulu or netflix (any case)", examples=["netflix"])
-]
-OptionalPlatformQ = Annotated[
-    Platform | None,
-    Query(
-        description="amazon, disney, hulu or netflix (any case); all when omitted",
-        examples=["hulu"],
-    ),
-]
-YearQ = Annotated[int, Query(ge=1900, le=2100, description="release year", examples=[2019])]
-OptionalYearQ = Annotated[
-    int | None,
-    Query(ge=1900, le=2100, description="release year; all when omitted", examples=[2019]),
-]
-TypeQ = Annotated[
-    TitleType | None,
-    Query(description="movie or tv show; films and shows alike when omitted", examples=["movie"]),
-]
-NOT_FOUND = {404: {"model": ErrorBody, "description": "nothing matches; the detail says why"}}
-
 router = APIRouter()
 
 
@@ -62,12 +49,7 @@ def get_max_duration(
     db: Db,
     year: OptionalYearQ = None,
     platform: OptionalPlatformQ = None,
-    duration_type: Annotated[
-        DurationType,
-        Query(
-            description="min or season: minutes and seasons are not comparable", examples=["min"]
-        ),
-    ] = DurationType.min,
+    duration_type: DurationTypeQ = DurationType.min,
     type: TypeQ = None,
 ):
     """The title with the longest duration; ties go to the first title by name."""
@@ -79,18 +61,7 @@ def get_max_duration(
 
 
 @router.get("/get_score_count", response_model=ScoreCount, responses=NOT_FOUND, tags=["queries"])
-def get_score_count(
-    db: Db,
-    platform: PlatformQ,
-    scored: Annotated[
-        float,
-        Query(
-            ge=0, le=5, allow_inf_nan=False, description="mean rating to beat, 0-5", examples=[3.5]
-        ),
-    ],
-    year: YearQ,
-    type: TypeQ = None,
-):
+def get_score_count(db: Db, platform: PlatformQ, scored: ScoredQ, year: YearQ, type: TypeQ = None):
     """How many of the platform's titles released in `year` have a mean rating above `scored`."""
     with db.connect() as conn:
         answer = service.get_score_count(
@@ -118,102 +89,33 @@ def get_actor(db: Db, platform: PlatformQ, year: YearQ, type: TypeQ = None):
 
 
 @router.get("/titles/{title_id}", response_model=Title, responses=NOT_FOUND, tags=["titles"])
-def get_title(
-    db: Db,
-    title_id: Annotated[
-        str,
-        Path(pattern=TITLE_ID_PATTERN, description="platform letter + show_id", examples=["ns1"]),
-    ],
-):
+def get_title(db: Db, title_id: TitleIdPath):
     """One title with every field, its cast and its genres."""
     with db.connect() as conn:
         return respond(Title, service.get_title(conn, title_id=title_id))
 
 
 @router.get("/titles", response_model=TitlePage, tags=["titles"])
-def list_titles(
-    db: Db,
-    ids: Annotated[
-        str | None,
-        Query(
-            max_length=MAX_IDS * 12,
-            description=f"comma-separated title ids, up to {MAX_IDS}; returns exactly those titles",
-            examples=["as1,ns2,hs3"],
-        ),
-    ] = None,
-    q: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=200,
-            pattern=NO_NUL,
-            description="part of the title, any case",
-            examples=["star"],
-        ),
-    ] = None,
-    platform: OptionalPlatformQ = None,
-    type: TypeQ = None,
-    year_from: Annotated[
-        int | None, Query(ge=1900, le=2100, description="earliest release year", examples=[2000])
-    ] = None,
-    year_to: Annotated[
-        int | None, Query(ge=1900, le=2100, description="latest release year", examples=[2021])
-    ] = None,
-    genre: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=100,
-            pattern=NO_NUL,
-            description="one genre as listed by /genres",
-            examples=["dramas"],
-        ),
-    ] = None,
-    min_score: Annotated[
-        float | None,
-        Query(ge=0, le=5, allow_inf_nan=False, description="lowest mean rating", examples=[3.6]),
-    ] = None,
-    sort: Annotated[
-        SortField, Query(description="what to sort by", examples=["score"])
-    ] = SortField.score,
-    order: Annotated[
-        SortOrder | None,
-        Query(
-            description="asc or desc; title sorts asc, the others desc by default",
-            examples=["desc"],
-        ),
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000, description="page size", examples=[20])] = 20,
-    offset: Annotated[int, Query(ge=0, le=100_000, description="titles to skip", examples=[0])] = 0,
-):
+def list_titles(db: Db, search: TitleSearchQ):
     """Search and browse titles, or fetch many titles by id in one call (`ids`)."""
-    if ids is not None:
-        wanted = [i.strip() for i in ids.split(",") if i.strip()]
-        bad = [i for i in wanted if not is_title_id(i)]
-        if not wanted or bad or len(wanted) > MAX_IDS:
-            invalid("query", "ids", ids, f"give 1 to {MAX_IDS} comma-separated ids like as1,ns2")
-        filters = (q, platform, type, year_from, year_to, genre, min_score)
-        if any(f is not None for f in filters):
-            invalid("query", "ids", ids, "ids cannot be combined with search filters")
+    if search.ids is not None:
+        wanted = [i.strip() for i in search.ids.split(",") if i.strip()]
+        if not wanted or len(wanted) > MAX_IDS or not all(is_title_id(i) for i in wanted):
+            invalid(
+                "query", "ids", search.ids, f"give 1 to {MAX_IDS} comma-separated ids like as1,ns2"
+            )
+        if search.filters_given():
+            invalid("query", "ids", search.ids, "ids cannot be combined with search filters")
         with db.connect() as conn:
             return respond(TitlePage, service.get_titles(conn, ids=wanted))
-    if year_from is not None and year_to is not None and year_from > year_to:
-        invalid("query", "year_from", year_from, "year_from must not be after year_to")
+    if (
+        search.year_from is not None
+        and search.year_to is not None
+        and search.year_from > search.year_to
+    ):
+        invalid("query", "year_from", search.year_from, "year_from must not be after year_to")
     with db.connect() as conn:
-        answer = service.search_titles(
-            conn,
-            q=q,
-            platform=platform,
-            type=type,
-            year_from=year_from,
-            year_to=year_to,
-            genre=genre,
-            min_score=min_score,
-            sort=sort,
-            order=order,
-            limit=limit,
-            offset=offset,
-        )
+        answer = service.search_titles(conn, **search.model_dump(exclude={"ids"}))
     return respond(TitlePage, answer)
 
 
@@ -239,7 +141,7 @@ def get_dataset(db: Db):
 
 
 @router.get("/health/live", response_model=Health, tags=["health"])
-def live():
+async def live():
     """200 while the process runs."""
     return Health(status="ok")
 

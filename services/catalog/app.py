@@ -5,36 +5,29 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from common.db import create_engine
-from common.web import install_database_error_handler, install_error_handlers
+from common.web import install_database_error_handler, make_app
 from services.catalog.api import router
 from services.catalog.service import NotFound
 from services.catalog.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    config = settings or get_settings()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        config = settings or get_settings()
         # No connection is made here: the service starts even while the database is down.
-        app.state.engine = create_engine(
-            config.resolved_database_url(),
-            application_name="catalog",
-            statement_timeout_ms=config.db_statement_timeout_ms,
-            connect_timeout_s=config.db_connect_timeout_s,
-            pool_size=config.db_pool_size,
-            pool_timeout_s=config.db_pool_timeout_s,
-        )
+        app.state.engine = config.engine("catalog")
         yield
         app.state.engine.dispose()
 
-    app = FastAPI(
+    app = make_app(
+        service="catalog",
         title="streamrec catalog",
         description="The four catalogue queries and title browsing over PostgreSQL.",
-        version="1.0.0",
+        settings=config,
         lifespan=lifespan,
     )
-    install_error_handlers(app)
     install_database_error_handler(app)
 
     @app.exception_handler(NotFound)

@@ -1,0 +1,109 @@
+"""The catalog's query parameters, declared once: the catalog and the gateway both take them.
+FastAPI and pydantic only, so the gateway can import it without the database libraries."""
+
+from typing import Annotated
+
+from fastapi import Path, Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from common.platforms import TITLE_ID_PATTERN, DurationType, Platform, TitleType
+from common.web import NO_NUL, ErrorBody
+from services.catalog.schemas import SortField, SortOrder
+
+MAX_IDS = 1000
+
+PlatformQ = Annotated[
+    Platform, Query(description="amazon, disney, hulu or netflix (any case)", examples=["netflix"])
+]
+OptionalPlatformQ = Annotated[
+    Platform | None,
+    Query(
+        description="amazon, disney, hulu or netflix (any case); all when omitted",
+        examples=["hulu"],
+    ),
+]
+YearQ = Annotated[int, Query(ge=1900, le=2100, description="release year", examples=[2019])]
+OptionalYearQ = Annotated[
+    int | None,
+    Query(ge=1900, le=2100, description="release year; all when omitted", examples=[2019]),
+]
+TypeQ = Annotated[
+    TitleType | None,
+    Query(description="movie or tv show; films and shows alike when omitted", examples=["movie"]),
+]
+DurationTypeQ = Annotated[
+    DurationType,
+    Query(description="min or season: minutes and seasons are not comparable", examples=["min"]),
+]
+ScoredQ = Annotated[
+    float,
+    Query(ge=0, le=5, allow_inf_nan=False, description="mean rating to beat, 0-5", examples=[3.5]),
+]
+TitleIdPath = Annotated[
+    str, Path(pattern=TITLE_ID_PATTERN, description="platform letter + show_id", examples=["ns1"])
+]
+NOT_FOUND = {404: {"model": ErrorBody, "description": "nothing matches; the detail says why"}}
+
+
+class TitleSearch(BaseModel):
+    """The filters of GET /titles. With `ids`, exactly those titles come back instead."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: str | None = Field(
+        None,
+        max_length=MAX_IDS * 12,
+        description=f"comma-separated title ids, up to {MAX_IDS}; returns exactly those titles",
+        examples=["as1,ns2,hs3"],
+    )
+    q: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        pattern=NO_NUL,
+        description="part of the title, any case",
+        examples=["star"],
+    )
+    platform: Platform | None = Field(
+        None, description="amazon, disney, hulu or netflix (any case)", examples=["netflix"]
+    )
+    type: TitleType | None = Field(None, description="movie or tv show", examples=["movie"])
+    year_from: int | None = Field(
+        None, ge=1900, le=2100, description="earliest release year", examples=[2000]
+    )
+    year_to: int | None = Field(
+        None, ge=1900, le=2100, description="latest release year", examples=[2021]
+    )
+    genre: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        pattern=NO_NUL,
+        description="one genre as listed by /genres",
+        examples=["dramas"],
+    )
+    min_score: float | None = Field(
+        None, ge=0, le=5, allow_inf_nan=False, description="lowest mean rating", examples=[3.6]
+    )
+    sort: SortField = Field(SortField.score, description="what to sort by", examples=["score"])
+    order: SortOrder | None = Field(
+        None,
+        description="asc or desc; title sorts asc, the others desc by default",
+        examples=["desc"],
+    )
+    limit: int = Field(20, ge=1, le=1000, description="page size", examples=[20])
+    offset: int = Field(0, ge=0, le=100_000, description="titles to skip", examples=[0])
+
+    @field_validator("q", "genre")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must contain more than white space")
+        return value.strip() if value is not None else None
+
+    def filters_given(self) -> bool:
+        filters = (self.q, self.platform, self.type, self.year_from, self.year_to, self.genre)
+        return any(f is not None for f in (*filters, self.min_score))
+
+
+TitleSearchQ = Annotated[TitleSearch, Query()]

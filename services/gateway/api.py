@@ -1,0 +1,270 @@
+"""The public API: the catalogue routes relayed, the recommender's answers with title cards."""
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from common.platforms import DurationType
+from common.web import Health, health_response, respond
+from services.catalog.params import (
+    NOT_FOUND,
+    DurationTypeQ,
+    OptionalPlatformQ,
+    OptionalYearQ,
+    PlatformQ,
+    ScoredQ,
+    TitleIdPath,
+    TitleSearchQ,
+    TypeQ,
+    YearQ,
+)
+from services.catalog.schemas import (
+    Dataset,
+    GenreCount,
+    MaxDuration,
+    PlatformCount,
+    ScoreCount,
+    Title,
+    TitlePage,
+    TopActor,
+    TypeCounts,
+)
+from services.gateway.downstream import Downstream
+from services.gateway.schemas import (
+    PredictionWithTitle,
+    RecommendationsWithTitles,
+    SimilarWithTitles,
+)
+from services.gateway.service import fetch_json, forward, title_cards, with_cards
+from services.recommender.params import (
+    NO_MODEL,
+    CountQ,
+    ExcludeSeenQ,
+    PlatformsQ,
+    TitlePath,
+    TitleQ,
+    UserPath,
+    UserQ,
+)
+from services.recommender.schemas import ModelInfo, RatingIn, RatingOut
+
+router = APIRouter()
+UNAVAILABLE = {
+    503: {"description": "a downstream service is down or too slow; the detail says which"}
+}
+
+
+async def catalog(request: Request) -> Downstream:
+    return request.app.state.catalog
+
+
+async def recommender(request: Request) -> Downstream:
+    return request.app.state.recommender
+
+
+Catalog = Annotated[Downstream, Depends(catalog)]
+Recommender = Annotated[Downstream, Depends(recommender)]
+
+
+# -- the catalogue, relayed as it is ---------------------------------------------------------
+
+
+@router.get(
+    "/get_max_duration",
+    response_model=MaxDuration,
+    responses=NOT_FOUND | UNAVAILABLE,
+    tags=["queries"],
+)
+async def get_max_duration(
+    request: Request,
+    catalog: Catalog,
+    year: OptionalYearQ = None,
+    platform: OptionalPlatformQ = None,
+    duration_type: DurationTypeQ = DurationType.min,
+    type: TypeQ = None,
+):
+    """The title with the longest duration; ties go to the first title by name."""
+    return await forward(request, catalog)
+
+
+@router.get(
+    "/get_score_count",
+    response_model=ScoreCount,
+    responses=NOT_FOUND | UNAVAILABLE,
+    tags=["queries"],
+)
+async def get_score_count(
+    request: Request,
+    catalog: Catalog,
+    platform: PlatformQ,
+    scored: ScoredQ,
+    year: YearQ,
+    type: TypeQ = None,
+):
+    """How many of the platform's titles released in `year` have a mean rating above `scored`."""
+    return await forward(request, catalog)
+
+
+@router.get(
+    "/get_count_platform",
+    response_model=PlatformCount,
+    responses=NOT_FOUND | UNAVAILABLE,
+    tags=["queries"],
+)
+async def get_count_platform(
+    request: Request, catalog: Catalog, platform: PlatformQ, type: TypeQ = None
+):
+    """How many titles the platform has."""
+    return await forward(request, catalog)
+
+
+@router.get(
+    "/get_actor", response_model=TopActor, responses=NOT_FOUND | UNAVAILABLE, tags=["queries"]
+)
+async def get_actor(
+    request: Request, catalog: Catalog, platform: PlatformQ, year: YearQ, type: TypeQ = None
+):
+    """The actor in most of the platform's titles of that year; ties go to the first by name."""
+    return await forward(request, catalog)
+
+
+@router.get(
+    "/titles/{title_id}", response_model=Title, responses=NOT_FOUND | UNAVAILABLE, tags=["titles"]
+)
+async def get_title(request: Request, catalog: Catalog, title_id: TitleIdPath):
+    """One title with every field, its cast and its genres."""
+    return await forward(request, catalog)
+
+
+@router.get("/titles", response_model=TitlePage, responses=UNAVAILABLE, tags=["titles"])
+async def list_titles(request: Request, catalog: Catalog, search: TitleSearchQ):
+    """Search and browse titles, or fetch many titles by id in one call (`ids`)."""
+    return await forward(request, catalog)
+
+
+@router.get("/platforms", response_model=list[TypeCounts], responses=UNAVAILABLE, tags=["titles"])
+async def list_platforms(request: Request, catalog: Catalog):
+    """Each platform with its number of titles, in all and by type."""
+    return await forward(request, catalog)
+
+
+@router.get("/genres", response_model=list[GenreCount], responses=UNAVAILABLE, tags=["titles"])
+async def list_genres(request: Request, catalog: Catalog, platform: OptionalPlatformQ = None):
+    """Every genre with its number of titles, the most common first."""
+    return await forward(request, catalog)
+
+
+@router.get("/dataset", response_model=Dataset, responses=UNAVAILABLE, tags=["titles"])
+async def get_dataset(request: Request, catalog: Catalog):
+    """What is loaded, and whether it is the synthetic demo data set."""
+    return await forward(request, catalog)
+
+
+# -- recommendations, with title cards --------------------------------------------------------
+
+
+@router.get(
+    "/predict",
+    response_model=PredictionWithTitle,
+    responses=NOT_FOUND | UNAVAILABLE,
+    tags=["recommendations"],
+)
+async def predict(
+    request: Request, catalog: Catalog, recommender: Recommender, user_id: UserQ, title_id: TitleQ
+):
+    """Would this user like this title? The recommender's answer, with the title's card."""
+    answer, (cards, degraded) = await asyncio.gather(
+        fetch_json(request, recommender), title_cards(catalog, [title_id])
+    )
+    return respond(
+        PredictionWithTitle, {**answer, "title": cards.get(title_id), "degraded": degraded}
+    )
+
+
+@router.get(
+    "/users/{user_id}/recommendations",
+    response_model=RecommendationsWithTitles,
+    responses=UNAVAILABLE,
+    tags=["recommendations"],
+)
+async def recommendations(
+    request: Request,
+    catalog: Catalog,
+    recommender: Recommender,
+    user_id: UserPath,
+    n: CountQ = 10,
+    platform: PlatformsQ = None,
+    exclude_seen: ExcludeSeenQ = True,
+):
+    """The user's top titles (cold start for unknown users), each with its card."""
+    answer = await fetch_json(request, recommender)
+    return respond(RecommendationsWithTitles, await with_cards(answer, catalog))
+
+
+@router.get(
+    "/titles/{title_id}/similar",
+    response_model=SimilarWithTitles,
+    responses=NOT_FOUND | UNAVAILABLE,
+    tags=["recommendations"],
+)
+async def similar(
+    request: Request,
+    catalog: Catalog,
+    recommender: Recommender,
+    title_id: TitlePath,
+    n: CountQ = 10,
+    platform: PlatformsQ = None,
+):
+    """The titles nearest to this one, each with its card."""
+    answer = await fetch_json(request, recommender)
+    return respond(SimilarWithTitles, await with_cards(answer, catalog))
+
+
+@router.post(
+    "/ratings",
+    response_model=RatingOut,
+    status_code=201,
+    responses=UNAVAILABLE,
+    tags=["recommendations"],
+)
+async def add_rating(request: Request, recommender: Recommender, rating: RatingIn) -> Response:
+    """Store a rating; the next training includes it."""
+    return await forward(request, recommender, body=rating.model_dump_json().encode())
+
+
+@router.get(
+    "/model", response_model=ModelInfo, responses=NO_MODEL | UNAVAILABLE, tags=["recommendations"]
+)
+async def model_info(request: Request, recommender: Recommender):
+    """The model being served: version, parameters and held-out metrics."""
+    return await forward(request, recommender)
+
+
+# -- health ------------------------------------------------------------------------------------
+
+
+@router.get("/health/live", response_model=Health, tags=["health"])
+async def live():
+    """200 while the process runs."""
+    return Health(status="ok")
+
+
+@router.get(
+    "/health/ready",
+    response_model=Health,
+    responses={
+        503: {
+            "model": Health,
+            "description": "a downstream service is not ready; which one and why",
+        }
+    },
+    tags=["health"],
+)
+async def ready(catalog: Catalog, recommender: Recommender):
+    """Each downstream service's readiness by name; 503 if either is not ready."""
+    catalog_problem, recommender_problem = await asyncio.gather(
+        catalog.ready(), recommender.ready()
+    )
+    return health_response({"catalog": catalog_problem, "recommender": recommender_problem})

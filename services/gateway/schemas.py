@@ -1,0 +1,41 @@
+"""The gateway's own responses: the recommender's answers with a title card added."""
+
+from pydantic import BaseModel, Field
+
+from common.platforms import Platform, TitleType
+from services.recommender.schemas import Prediction, Reason, ScoredTitle
+
+
+class TitleCard(BaseModel):
+    title: str = Field(examples=["dick johnson is dead"])
+    platform: Platform
+    type: TitleType
+    release_year: int = Field(examples=[2020])
+    duration: str | None = Field(examples=["90 min"])
+    score: float | None = Field(description="mean user rating", examples=[3.61])
+
+
+DEGRADED = "true when the catalog could not be reached: ids and scores only, no title cards"
+
+
+class PredictionWithTitle(Prediction):
+    title: TitleCard | None
+    degraded: bool = Field(False, description=DEGRADED)
+
+
+class ScoredTitleWithCard(ScoredTitle):
+    title: TitleCard | None
+
+
+class RecommendationsWithTitles(BaseModel):
+    user_id: int
+    reason: Reason
+    items: list[ScoredTitleWithCard]
+    degraded: bool = Field(False, description=DEGRADED)
+
+
+class SimilarWithTitles(BaseModel):
+    title_id: str
+    reason: Reason
+    items: list[ScoredTitleWithCard]
+    degraded: bool = Field(False, description=DEGRADED)

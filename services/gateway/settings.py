@@ -1,0 +1,20 @@
+"""Gateway settings, from environment variables only."""
+
+from functools import lru_cache
+
+from common.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    port: int = 8000
+    catalog_url: str = "http://127.0.0.1:8001"
+    recommender_url: str = "http://127.0.0.1:8002"
+    # A downstream service that is down or stuck costs a caller at most about 2 s.
+    connect_timeout_s: float = 0.5
+    read_timeout_s: float = 1.5
+    max_connections: int = 100
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

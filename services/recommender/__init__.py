@@ -1,0 +1,1 @@
+"""The recommender: trains scikit-surprise SVD on the ratings and serves its predictions."""

@@ -1,0 +1,51 @@
+"""The recommender's FastAPI app: services.recommender.app:app."""
+
+import threading
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from common.web import install_database_error_handler, make_app
+from services.recommender.api import router
+from services.recommender.service import ModelStore, NotFound
+from services.recommender.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    config = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.settings = config
+        app.state.engine = config.engine("recommender")
+        app.state.store = store = ModelStore(config.model_dir)
+        store.refresh()  # a missing or broken model is not fatal: ready says why
+        stop = threading.Event()
+        poller = threading.Thread(
+            target=store.poll, args=(config.model_poll_s, stop), name="model-poller", daemon=True
+        )
+        poller.start()
+        yield
+        stop.set()
+        poller.join(timeout=5)
+        app.state.engine.dispose()
+
+    app = make_app(
+        service="recommender",
+        title="streamrec recommender",
+        description="Predictions, top-N and similar titles from a scikit-surprise SVD model.",
+        settings=config,
+        lifespan=lifespan,
+    )
+    install_database_error_handler(app)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    app.include_router(router)
+    return app
+
+
+app = create_app()

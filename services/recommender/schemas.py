@@ -1,0 +1,85 @@
+"""Request and response models of the recommender."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from common.platforms import TITLE_ID_PATTERN
+
+MAX_USER_ID = 2**31 - 1
+
+
+class Reason(StrEnum):
+    model = "model"
+    unknown_user = "unknown_user"
+    unknown_title = "unknown_title"
+    unknown_user_and_title = "unknown_user_and_title"
+    cold_start = "cold_start"
+
+
+class Prediction(BaseModel):
+    user_id: int = Field(examples=[1])
+    title_id: str = Field(examples=["ns2186"])
+    score: float = Field(description="predicted rating, 0.5-5", examples=[3.71])
+    recommend: bool = Field(description="score >= threshold")
+    threshold: float = Field(examples=[3.5])
+    reason: Reason = Field(
+        description="model, or which id the model does not know (its answer then falls back "
+        "to the biases it has, as surprise does)"
+    )
+
+
+class ScoredTitle(BaseModel):
+    title_id: str = Field(examples=["as680"])
+    score: float = Field(examples=[4.12])
+
+
+class Recommendations(BaseModel):
+    user_id: int
+    reason: Reason = Field(description="model, or cold_start for a user the model does not know")
+    items: list[ScoredTitle] = Field(description="best first; score is the predicted rating")
+
+
+class SimilarTitles(BaseModel):
+    title_id: str
+    reason: Reason = Field(
+        description="model, or unknown_title when the model has no factors for it"
+    )
+    items: list[ScoredTitle] = Field(
+        description="most similar first; score is the cosine similarity"
+    )
+
+
+class RatingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: int = Field(ge=1, le=MAX_USER_ID, examples=[42])
+    title_id: str = Field(pattern=TITLE_ID_PATTERN, examples=["ns2186"])
+    rating: float = Field(
+        ge=0.5,
+        le=5.0,
+        multiple_of=0.5,
+        allow_inf_nan=False,
+        description="0.5 to 5, in steps of 0.5",
+        examples=[4.5],
+    )
+
+
+class RatingOut(BaseModel):
+    seq: int = Field(description="the rating's number among ratings posted through the API")
+    user_id: int
+    title_id: str
+    rating: float
+    rated_at: datetime
+    source: str = Field(examples=["api"])
+
+
+class ModelInfo(BaseModel):
+    version: str = Field(examples=["20261126T080000Z-1a2b3c4d"])
+    created_at: str
+    params: dict[str, Any]
+    users: int
+    titles: int
+    metrics: dict[str, Any] = Field(description="held-out metrics of the model and its baselines")

@@ -1,0 +1,24 @@
+"""Recommender settings, from environment variables only."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+
+from common.embedded import data_home
+from common.settings import DatabaseSettings, ServiceSettings
+
+
+class Settings(ServiceSettings, DatabaseSettings):
+    port: int = 8002
+    model_dir: Path = Field(default_factory=lambda: data_home() / "models")
+    recommend_threshold: float = Field(3.5, ge=0.5, le=5.0)
+    # How often to look for a new `current` model.
+    model_poll_s: float = 2.0
+    # Admin actions (POST /admin/reload) need this as a bearer token; unset, they are disabled.
+    admin_token: SecretStr | None = None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,400 @@
+"""python -m services.recommender.train: fit SVD on the ratings in PostgreSQL, evaluate it
+against two baselines on a held-out split, refit on everything and write a model version.
+
+    [--database-url URL] [--model-dir DIR] [--factors N] [--epochs N] [--lr X] [--reg X]
+    [--seed 0] [--sample N] [--tune [--tune-sample N]]
+
+The defaults for factors, epochs, learning rate and regularisation are the ones the last
+`--tune` search chose; it is recorded in tuning.json next to this file and in every model.
+"""
+
+import argparse
+import gc
+import itertools
+import json
+import platform
+import resource
+import sys
+import time
+from contextlib import redirect_stdout
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from surprise import SVD, BaselineOnly
+
+from common.db import create_engine
+from services.recommender import evaluation
+from services.recommender.data import (
+    RATING_SCALE,
+    Ratings,
+    build_trainset,
+    deduplicate,
+    read_ratings,
+    sample_users,
+    split,
+)
+from services.recommender.model import estimate, save
+from services.recommender.settings import Settings
+
+TUNING_FILE = Path(__file__).with_name("tuning.json")
+TEST_FRACTION = 0.1
+PRIOR_STRENGTH = 50  # cold start: a title's mean, damped toward the global mean by 50 ratings
+# Biases and factors are regularised separately: with no title signal in the data, the title
+# biases and the factors are mostly noise and want far more shrinkage than the user biases.
+GRID = {
+    "n_factors": [2, 20, 100],
+    "n_epochs": [10, 20],
+    "lr_all": [0.005, 0.01],
+    "reg_bu": [0.02, 0.1],
+    "reg_bi": [0.02, 0.5, 2.0],
+    "reg_factors": [0.02, 1.0],
+}
+SURPRISE_DEFAULTS = {
+    "n_factors": 100,
+    "n_epochs": 20,
+    "lr_all": 0.005,
+    "reg_bu": 0.02,
+    "reg_bi": 0.02,
+    "reg_factors": 0.02,
+}
+
+
+@dataclass(frozen=True)
+class Params:
+    n_factors: int
+    n_epochs: int
+    lr_all: float
+    reg_bu: float
+    reg_bi: float
+    reg_factors: float  # surprise's reg_pu and reg_qi
+
+    def svd(self, *, seed: int, verbose: bool = False) -> SVD:
+        return SVD(
+            n_factors=self.n_factors,
+            n_epochs=self.n_epochs,
+            lr_all=self.lr_all,
+            reg_bu=self.reg_bu,
+            reg_bi=self.reg_bi,
+            reg_pu=self.reg_factors,
+            reg_qi=self.reg_factors,
+            random_state=seed,
+            verbose=verbose,
+        )
+
+
+def tuned_defaults() -> Params:
+    """The parameters the last --tune search chose (surprise's own defaults before any)."""
+    try:
+        return Params(**json.loads(TUNING_FILE.read_text())["best"]["params"])
+    except FileNotFoundError:
+        return Params(**SURPRISE_DEFAULTS)
+
+
+def rss_gb() -> float:
+    """Resident memory now (Linux); 0 where /proc is not there."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize() / 2**30
+    except OSError:
+        return 0.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.marks: dict[str, float] = {}
+        self._last = self.started
+
+    def log(self, message: str) -> None:
+        elapsed = time.monotonic() - self.started
+        print(f"[{elapsed:7.1f} s {rss_gb():4.1f} GB] {message}", file=sys.stderr, flush=True)
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.marks[name] = round(now - self._last, 2)
+        self._last = now
+
+
+class EpochProgress:
+    """Turns surprise's `Processing epoch N` lines into timed progress lines on stderr."""
+
+    def __init__(self, clock: Clock, label: str, epochs: int):
+        self.clock, self.label, self.epochs = clock, label, epochs
+        self.started = time.monotonic()
+
+    def write(self, text: str) -> None:
+        if text.startswith("Processing epoch"):
+            epoch = int(text.split()[-1]) + 1
+            self.clock.log(f"{self.label}: epoch {epoch}/{self.epochs}")
+
+    def flush(self) -> None:
+        pass
+
+
+def fit_svd(
+    trainset, params: Params, *, seed: int, clock: Clock | None = None, label: str = "svd"
+) -> SVD:
+    algo = params.svd(seed=seed, verbose=clock is not None)
+    if clock is None:
+        return algo.fit(trainset)
+    with redirect_stdout(EpochProgress(clock, label, params.n_epochs)):
+        return algo.fit(trainset)
+
+
+def known_or_unknown(ids: np.ndarray, train_ids: np.ndarray, size: int) -> np.ndarray:
+    """ids, with -1 where the id has no training rating (surprise then treats it as unknown)."""
+    known = np.bincount(train_ids, minlength=size) > 0
+    return np.where(known[ids], ids, -1)
+
+
+def evaluate(data: Ratings, params: Params, *, seed: int, clock: Clock) -> dict:
+    train, test = split(len(data), seed=seed, fraction=TEST_FRACTION)
+    clock.log(
+        f"held out {len(test):,} ratings ({TEST_FRACTION:.0%}, seed {seed}); building the trainset"
+    )
+    trainset = build_trainset(data, train)
+    users = known_or_unknown(data.users[test], data.users[train], len(data.user_ids))
+    items = known_or_unknown(data.items[test], data.items[train], len(data.item_ids))
+    truth, test_users = data.ratings[test], data.users[test]
+    mean = trainset.global_mean
+
+    clock.log("fitting the bias-only baseline (surprise BaselineOnly, ALS)")
+    baseline = BaselineOnly(verbose=False).fit(trainset)
+    svd = fit_svd(trainset, params, seed=seed, clock=clock, label="svd on 90%")
+    predictions = {
+        "global_mean": np.full(len(test), mean),
+        "baseline_only": estimate(
+            mean, RATING_SCALE, baseline.bu, baseline.bi, None, None, users, items
+        ),
+        "svd": estimate(mean, RATING_SCALE, svd.bu, svd.bi, svd.pu, svd.qi, users, items),
+        "random": np.random.default_rng(seed).uniform(*RATING_SCALE, len(test)),
+    }
+    models = {
+        name: evaluation.scores(truth, predicted, test_users, seed=seed)
+        for name, predicted in predictions.items()
+    }
+    models["random"] = {k: v for k, v in models["random"].items() if k not in ("rmse", "mae")}
+    del trainset, baseline, svd
+    gc.collect()
+    return {
+        "protocol": evaluation.__doc__.strip(),
+        "split": {
+            "seed": seed,
+            "test_fraction": TEST_FRACTION,
+            "train_rows": len(train),
+            "test_rows": len(test),
+            "test_rows_with_unknown_user": int((users < 0).sum()),
+            "test_rows_with_unknown_title": int((items < 0).sum()),
+        },
+        "models": models,
+        "svd_minus_baseline_rmse": models["svd"]["rmse"] - models["baseline_only"]["rmse"],
+    }
+
+
+def tune(data: Ratings, *, sample: int, seed: int, clock: Clock) -> dict:
+    """A small grid search on a sample of users from the training part of the main split (so
+    the held-out ratings never inform the choice), validated on 20% of that sample."""
+    train, _ = split(len(data), seed=seed, fraction=TEST_FRACTION)
+    subset = data.take(sample_users(data, train, sample, seed=seed))
+    fit_rows, valid_rows = split(len(subset), seed=seed + 1, fraction=0.2)
+    trainset = build_trainset(subset, fit_rows)
+    users = known_or_unknown(subset.users[valid_rows], subset.users[fit_rows], len(subset.user_ids))
+    items = known_or_unknown(subset.items[valid_rows], subset.items[fit_rows], len(subset.item_ids))
+    truth, mean = subset.ratings[valid_rows], trainset.global_mean
+    baseline = BaselineOnly(verbose=False).fit(trainset)
+    baseline_rmse = evaluation.rmse(
+        truth, estimate(mean, RATING_SCALE, baseline.bu, baseline.bi, None, None, users, items)
+    )
+    clock.log(f"tuning on {len(subset):,} ratings of {len(subset.user_ids):,} users")
+    clock.log(f"bias-only baseline RMSE on the validation part: {baseline_rmse:.4f}")
+
+    def score(params: Params) -> dict:
+        started = time.monotonic()
+        svd = fit_svd(trainset, params, seed=seed)
+        predicted = estimate(mean, RATING_SCALE, svd.bu, svd.bi, svd.pu, svd.qi, users, items)
+        result = {
+            "params": asdict(params),
+            "rmse": evaluation.rmse(truth, predicted),
+            "mae": evaluation.mae(truth, predicted),
+            "seconds": round(time.monotonic() - started, 2),
+        }
+        clock.log(f"  {asdict(params)} -> RMSE {result['rmse']:.4f}")
+        return result
+
+    default = score(Params(**SURPRISE_DEFAULTS))
+    grid = (Params(**dict(zip(GRID, v, strict=True))) for v in itertools.product(*GRID.values()))
+    results = [score(params) for params in grid]
+    best = min(results, key=lambda r: (r["rmse"], r["seconds"]))
+    return {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sample": {"ratings": len(subset), "users": len(subset.user_ids), "seed": seed},
+        "validation": "20% of the sampled users' ratings, held out at random",
+        "grid": GRID,
+        "baseline_only_rmse": baseline_rmse,
+        "surprise_defaults": default,
+        "results": sorted(results, key=lambda r: r["rmse"]),
+        "best": best,
+    }
+
+
+def model_arrays(data: Ratings, svd: SVD) -> dict[str, np.ndarray]:
+    counts = np.bincount(data.users, minlength=len(data.user_ids))
+    by_user = np.argsort(data.users, kind="stable")
+    votes = np.bincount(data.items, minlength=len(data.item_ids))
+    sums = np.bincount(data.items, weights=data.ratings, minlength=len(data.item_ids))
+    mean = float(np.mean(data.ratings))
+    return {
+        "user_ids": data.user_ids.astype(np.int64),
+        "item_ids": data.item_ids.astype(str),
+        "user_bias": np.asarray(svd.bu),
+        "item_bias": np.asarray(svd.bi),
+        "user_factors": np.asarray(svd.pu),
+        "item_factors": np.asarray(svd.qi),
+        "seen_indptr": np.r_[0, np.cumsum(counts)].astype(np.int64),
+        "seen_items": data.items[by_user].astype(np.int32),
+        "item_prior": (sums + PRIOR_STRENGTH * mean) / (votes + PRIOR_STRENGTH),
+    }
+
+
+def libraries() -> dict[str, str]:
+    names = ("scikit-surprise", "numpy", "pyarrow", "sqlalchemy", "psycopg")
+    return {"python": platform.python_version(), **{n: package_version(n) for n in names}}
+
+
+def train(
+    settings: Settings,
+    *,
+    params: Params,
+    seed: int = 0,
+    sample: int | None = None,
+    tune_sample: int | None = None,
+    evaluate_first: bool = True,
+) -> Path:
+    """The whole run: read, deduplicate, (tune,) evaluate, refit on everything, save."""
+    clock = Clock()
+    engine = create_engine(settings.resolved_database_url(), application_name="trainer")
+    table = read_ratings(engine)
+    engine.dispose()
+    if table.num_rows == 0:
+        raise SystemExit("trainer: error: the ratings table is empty (run the loader first)")
+    clock.log(f"read {table.num_rows:,} ratings")
+    clock.lap("read")
+    data, dropped = deduplicate(table)
+    read_rows = table.num_rows
+    del table
+    pa.default_memory_pool().release_unused()
+    clock.log(f"dropped {dropped:,} repeated (user, title) ratings; {len(data):,} remain")
+    if sample:
+        data = data.take(sample_users(data, np.arange(len(data)), sample, seed=seed))
+        clock.log(f"sampled {len(data):,} ratings of {len(data.user_ids):,} users")
+    clock.lap("deduplicate")
+
+    tuning = None
+    if tune_sample:
+        tuning = tune(data, sample=tune_sample, seed=seed, clock=clock)
+        TUNING_FILE.write_text(json.dumps(tuning, indent=2) + "\n")
+        params = Params(**tuning["best"]["params"])
+        clock.log(f"tuning chose {asdict(params)}; written to {TUNING_FILE}")
+        clock.lap("tune")
+    elif TUNING_FILE.exists():
+        tuning = json.loads(TUNING_FILE.read_text())
+
+    report = evaluate(data, params, seed=seed, clock=clock) if evaluate_first else None
+    if report:
+        m = report["models"]
+        rmses = ", ".join(
+            f"{name} {m[name]['rmse']:.4f}" for name in ("svd", "baseline_only", "global_mean")
+        )
+        clock.log(f"held-out RMSE: {rmses}")
+    clock.log("measuring the item and user signal")
+    signal = {
+        "titles": evaluation.signal(
+            data.items, data.ratings, n_groups=len(data.item_ids), seed=seed
+        ),
+        "users": evaluation.signal(
+            data.users, data.ratings, n_groups=len(data.user_ids), seed=seed
+        ),
+    }
+    clock.lap("evaluate")
+
+    clock.log("refitting on all ratings")
+    trainset = build_trainset(data, np.arange(len(data)), with_items=False)
+    global_mean = trainset.global_mean
+    svd = fit_svd(trainset, params, seed=seed, clock=clock, label="svd on 100%")
+    del trainset
+    gc.collect()
+    clock.lap("refit")
+
+    fingerprint = data.fingerprint()
+    created = datetime.now(UTC)
+    version = f"{created:%Y%m%dT%H%M%SZ}-{fingerprint['sha256'][:8]}"
+    metadata = {
+        "created_at": created.isoformat(timespec="seconds"),
+        "algorithm": "surprise.SVD (biased)",
+        "params": {**asdict(params), "random_state": seed},
+        "global_mean": global_mean,
+        "rating_scale": list(RATING_SCALE),
+        "data": {
+            "ratings_read": read_rows,
+            "duplicates_dropped": dropped,
+            "sample": sample,
+            "fingerprint": fingerprint,
+        },
+        "evaluation": report,
+        "signal": signal,
+        "tuning": tuning,
+        "cold_start": {"prior_strength": PRIOR_STRENGTH},
+        "libraries": libraries(),
+    }
+    arrays = model_arrays(data, svd)
+    clock.lap("save")
+    metadata["timings_s"] = {**clock.marks, "total": round(time.monotonic() - clock.started, 2)}
+    metadata["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    folder = save(settings.model_dir, version, arrays, metadata)
+    clock.log(f"model {version} written to {folder}; {settings.model_dir / 'current'} points at it")
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    defaults = tuned_defaults()
+    parser = argparse.ArgumentParser(
+        prog="python -m services.recommender.train", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--database-url", help="default: $DATABASE_URL, else the embedded server")
+    parser.add_argument("--model-dir", type=Path, help="default: $MODEL_DIR, else .data/models")
+    parser.add_argument("--factors", type=int, default=defaults.n_factors)
+    parser.add_argument("--epochs", type=int, default=defaults.n_epochs)
+    parser.add_argument("--lr", type=float, default=defaults.lr_all, help="learning rate")
+    parser.add_argument("--reg-bu", type=float, default=defaults.reg_bu, help="user-bias reg.")
+    parser.add_argument("--reg-bi", type=float, default=defaults.reg_bi, help="title-bias reg.")
+    parser.add_argument(
+        "--reg-factors", type=float, default=defaults.reg_factors, help="factor regularisation"
+    )
+    parser.add_argument("--reg", type=float, help="one regularisation for all (surprise's reg_all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sample", type=int, help="train on about N ratings of random users")
+    parser.add_argument("--tune", action="store_true", help="grid-search the parameters first")
+    parser.add_argument("--tune-sample", type=int, default=1_000_000, help="ratings to tune on")
+    parser.add_argument("--skip-evaluation", action="store_true", help="refit and save only")
+    args = parser.parse_args(argv)
+    overrides = {"database_url": args.database_url, "model_dir": args.model_dir}
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    regs = (args.reg,) * 3 if args.reg is not None else (args.reg_bu, args.reg_bi, args.reg_factors)
+    params = Params(args.factors, args.epochs, args.lr, *regs)
+    train(
+        settings,
+        params=params,
+        seed=args.seed,
+        sample=args.sample,
+        tune_sample=args.tune_sample if args.tune else None,
+        evaluate_first=not args.skip_evaluation,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""End to end: the three services as real processes over a slice of the real data and a small
+model; every gateway route over HTTP; then each downstream service killed in turn."""
+
+import time
+
+import httpx
+import pytest
+
+from common.proc import Stack
+from services.recommender.settings import Settings
+from services.recommender.train import train
+from tests.conftest import FAST_POLL, small_params
+from tests.loading import load, write_ratings_slice
+
+SLICE = 40_000
+
+
+@pytest.fixture(scope="module")
+def stack(new_database, shared_data, tmp_path_factory):
+    url = new_database()
+    ratings = tmp_path_factory.mktemp("ratings")
+    for name in ("1.csv.gz", "7.csv.gz"):
+        write_ratings_slice(shared_data / "ratings" / name, ratings / name, SLICE)
+    load(url, shared_data / "titles", ratings)
+    model_dir = tmp_path_factory.mktemp("models")
+    train(Settings(database_url=url, model_dir=model_dir), params=small_params())
+    stack = Stack(url, model_dir, tmp_path_factory.mktemp("logs"), env=FAST_POLL).start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(stack):
+    with httpx.Client(base_url=stack.url, timeout=10) as client:
+        yield client
+
+
+CATALOGUE = [
+    ("/get_max_duration", {"year": 2019, "platform": "hulu", "duration_type": "min"}),
+    ("/get_max_duration", {"duration_type": "season", "type": "tv show"}),
+    ("/get_score_count", {"platform": "netflix", "scored": 3.5, "year": 2020}),
+    ("/get_count_platform", {"platform": "amazon"}),
+    ("/get_actor", {"platform": "netflix", "year": 2019}),
+    ("/get_actor", {"platform": "hulu", "year": 2019}),  # 404: Hulu has no cast data
+    ("/get_actor", {"platform": "netflix", "year": 3000}),  # 422
+    ("/titles/ns1", {}),
+    ("/titles/ns999999", {}),  # 404
+    ("/titles", {"ids": "ns1,as2,hs3,ds4"}),
+    ("/titles", {"q": "love", "platform": "netflix", "sort": "title", "limit": 5}),
+    ("/platforms", {}),
+    ("/genres", {"platform": "disney"}),
+    ("/dataset", {}),
+]
+
+
+@pytest.mark.parametrize(("path", "params"), CATALOGUE)
+def test_catalogue_routes_answer_exactly_as_the_catalog(gateway, stack, path, params):
+    through = gateway.get(path, params=params)
+    direct = httpx.get(stack.catalog.url + path, params=params)
+    assert through.status_code == direct.status_code
+    assert through.json() == direct.json()
+    assert through.status_code in (200, 404, 422)
+
+
+def test_a_gateway_validation_error_names_the_field(gateway):
+    response = gateway.get(
+        "/get_score_count", params={"platform": "hbo", "scored": 3, "year": 2020}
+    )
+    assert response.status_code == 422
+    assert "'platform'" in response.json()["message"]
+
+
+def test_predict_has_the_recommenders_answer_and_the_titles_card(gateway, stack):
+    params = {"user_id": 1, "title_id": "ns2186"}
+    body = gateway.get("/predict", params=params).json()
+    direct = httpx.get(stack.recommender.url + "/predict", params=params).json()
+    assert {k: body[k] for k in direct} == direct
+    title = httpx.get(stack.catalog.url + "/titles/ns2186").json()
+    assert body["title"]["title"] == title["title"]
+    assert body["title"]["score"] == title["score"]
+    assert body["degraded"] is False
+
+
+def test_predict_for_a_title_that_does_not_exist_is_the_recommenders_404(gateway):
+    response = gateway.get("/predict", params={"user_id": 1, "title_id": "ns999999"})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "no title has id 'ns999999'"}
+
+
+def test_recommendations_and_similar_carry_cards_for_every_item(gateway, stack):
+    recs = gateway.get(
+        "/users/1/recommendations", params=[("n", 8), ("platform", "hulu"), ("platform", "netflix")]
+    ).json()
+    direct = httpx.get(
+        stack.recommender.url + "/users/1/recommendations",
+        params=[("n", 8), ("platform", "hulu"), ("platform", "netflix")],
+    ).json()
+    assert [i["title_id"] for i in recs["items"]] == [i["title_id"] for i in direct["items"]]
+    assert len(recs["items"]) == 8 and recs["degraded"] is False
+    assert all(i["title"] and i["title"]["platform"] in ("hulu", "netflix") for i in recs["items"])
+    similar = gateway.get("/titles/as2/similar", params={"n": 5}).json()
+    assert len(similar["items"]) == 5 and all(i["title"] for i in similar["items"])
+
+
+def test_a_rating_posted_through_the_gateway_is_stored(gateway):
+    response = gateway.post("/ratings", json={"user_id": 77, "title_id": "ns2", "rating": 3.5})
+    assert response.status_code == 201
+    assert response.json()["source"] == "api"
+    bad = gateway.post("/ratings", json={"user_id": 77, "title_id": "ns2", "rating": 3.7})
+    assert bad.status_code == 422 and "'rating'" in bad.json()["message"]
+
+
+def test_model_and_health(gateway):
+    assert gateway.get("/model").json()["params"]["n_factors"] == small_params().n_factors
+    assert gateway.get("/health/live").status_code == 200
+    assert gateway.get("/health/ready").json() == {
+        "status": "ok",
+        "checks": {"catalog": "ok", "recommender": "ok"},
+    }
+    assert gateway.head("/").status_code == 200  # uptime checkers use HEAD
+    page = gateway.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    docs = gateway.get("/openapi.json").json()
+    assert {
+        "/predict",
+        "/users/{user_id}/recommendations",
+        "/titles/{title_id}/similar",
+        "/ratings",
+    } <= set(docs["paths"])
+
+
+def timed(call):
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+def test_recommender_down_the_catalogue_works_and_recommendations_fail_fast(gateway, stack):
+    stack.recommender.kill()
+    try:
+        assert gateway.get("/get_count_platform", params={"platform": "amazon"}).status_code == 200
+        for call in (
+            lambda: gateway.get("/predict", params={"user_id": 1, "title_id": "ns1"}),
+            lambda: gateway.get("/users/1/recommendations"),
+            lambda: gateway.get("/titles/ns1/similar"),
+            lambda: gateway.post("/ratings", json={"user_id": 1, "title_id": "ns1", "rating": 4}),
+        ):
+            response, seconds = timed(call)
+            assert response.status_code == 503
+            assert "recommender unavailable" in response.json()["detail"]
+            assert seconds <= 2
+        ready = gateway.get("/health/ready")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["catalog"] == "ok"
+        assert "cannot connect" in ready.json()["checks"]["recommender"]
+    finally:
+        stack.recommender.start().wait()
+    assert gateway.get("/users/1/recommendations").status_code == 200
+
+
+def test_catalog_down_recommendations_still_come_with_ids_and_scores(gateway, stack):
+    stack.catalog.kill()
+    try:
+        recs = gateway.get("/users/1/recommendations", params={"n": 5})
+        assert recs.status_code == 200
+        body = recs.json()
+        assert body["degraded"] is True
+        assert len(body["items"]) == 5
+        assert all(i["title"] is None and i["title_id"] and i["score"] for i in body["items"])
+        predict = gateway.get("/predict", params={"user_id": 1, "title_id": "ns1"}).json()
+        assert predict["degraded"] is True and predict["title"] is None and predict["score"] > 0
+        catalogue, seconds = timed(
+            lambda: gateway.get("/get_count_platform", params={"platform": "amazon"})
+        )
+        assert catalogue.status_code == 503 and seconds <= 2
+        assert "catalog unavailable" in catalogue.json()["detail"]
+        assert "cannot connect" in gateway.get("/health/ready").json()["checks"]["catalog"]
+    finally:
+        stack.catalog.start().wait()
+    assert gateway.get("/users/1/recommendations").json()["degraded"] is False
+
+
+def test_title_cards_come_from_one_batch_call_to_the_catalog(stack):
+    from fastapi.testclient import TestClient
+
+    from services.gateway.app import create_app
+    from services.gateway.settings import Settings as GatewaySettings
+
+    app = create_app(
+        GatewaySettings(catalog_url=stack.catalog.url, recommender_url=stack.recommender.url)
+    )
+    calls: list[str] = []
+
+    async def record(request: httpx.Request) -> None:
+        calls.append(f"{request.method} {request.url.path}?{request.url.query.decode()}")
+
+    with TestClient(app) as client:
+        app.state.catalog.client.event_hooks["request"].append(record)
+        recs = client.get("/users/1/recommendations", params={"n": 20}).json()
+        similar = client.get("/titles/ns1/similar", params={"n": 20}).json()
+    assert len(recs["items"]) == len(similar["items"]) == 20
+    assert len(calls) == 2
+    for call, answer in zip(calls, (recs, similar), strict=True):
+        assert call.startswith("GET /titles?ids=")
+        assert call.count("s") >= 20 and all(i["title_id"] in call for i in answer["items"])

@@ -1,0 +1,108 @@
+"""Property-based API fuzzing with schemathesis, in process (ASGI), against each service's own
+OpenAPI schema: no input may cause a 5xx, and every response must conform to the schema."""
+
+import json
+from collections import Counter
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from common.proc import PROJECT_ROOT
+from services.catalog.app import create_app as catalog_app
+from services.catalog.settings import Settings as CatalogSettings
+from services.gateway.app import create_app as gateway_app
+from services.gateway.settings import Settings as GatewaySettings
+from services.recommender.app import create_app as recommender_app
+from services.recommender.settings import Settings as RecommenderSettings
+from tests.loading import load
+
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+]
+# Cheap enough to run on every change: a few dozen cases per operation.
+EXAMPLES = 30
+CASES: Counter = Counter()
+REPORT = PROJECT_ROOT / "test-artifacts" / "reliability" / "fuzz.json"
+NOWHERE = "postgresql://nobody@127.0.0.1:9/none"  # building a schema needs no database
+
+
+def labels(app) -> list[str]:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    return [result.ok().label for result in schema.get_all_operations()]
+
+
+def fuzz(service: str, schema, label: str) -> None:
+    operation = schema.find_operation_by_label(label)
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+    def check(case) -> None:
+        CASES[service] += 1
+        case.call_and_validate(checks=CHECKS)
+
+    check()
+
+
+@pytest.fixture(scope="module")
+def fuzz_db(new_database, demo_data):
+    """A private copy of the demo database: fuzzed POST /ratings write to it."""
+    url = new_database()
+    load(url, demo_data / "titles", demo_data / "ratings")
+    return url
+
+
+@pytest.fixture(scope="module")
+def catalog_schema(fuzz_db):
+    app = catalog_app(CatalogSettings(database_url=fuzz_db))
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+@pytest.fixture(scope="module")
+def recommender_schema(fuzz_db, demo_model):
+    app = recommender_app(RecommenderSettings(database_url=fuzz_db, model_dir=demo_model))
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+@pytest.fixture(scope="module")
+def gateway_schema(demo_stack):
+    settings = GatewaySettings(
+        catalog_url=demo_stack.catalog.url, recommender_url=demo_stack.recommender.url
+    )
+    return schemathesis.openapi.from_asgi("/openapi.json", gateway_app(settings))
+
+
+@pytest.mark.parametrize("label", labels(catalog_app(CatalogSettings(database_url=NOWHERE))))
+def test_catalog(catalog_schema, label):
+    fuzz("catalog", catalog_schema, label)
+
+
+@pytest.mark.parametrize(
+    "label",
+    labels(recommender_app(RecommenderSettings(database_url=NOWHERE, model_dir="/nonexistent"))),
+)
+def test_recommender(recommender_schema, label):
+    fuzz("recommender", recommender_schema, label)
+
+
+@pytest.mark.parametrize("label", labels(gateway_app(GatewaySettings())))
+def test_gateway(gateway_schema, label):
+    fuzz("gateway", gateway_schema, label)
+
+
+def test_write_the_fuzzing_record():
+    """Runs after the fuzz tests above: the counts go into docs/reliability.md."""
+    assert sum(CASES.values()) > 0
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps({"cases": dict(CASES), "examples_per_operation": EXAMPLES}))

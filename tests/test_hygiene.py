@@ -1,0 +1,126 @@
+"""Safe defaults: request ids, JSON logs, metrics, body limits, CORS, no stack traces, admin."""
+
+import json
+import time
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from services.catalog.app import create_app as create_catalog
+from services.catalog.settings import Settings as CatalogSettings
+from services.recommender.app import create_app as create_recommender
+from services.recommender.settings import Settings as RecommenderSettings
+
+
+def logged(service, rid: str, wait_s: float = 3.0) -> list[dict]:
+    """The service's JSON log lines for this request id (the access line comes just after the
+    response, so give it a moment)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        lines = service.log_path.read_text().splitlines()
+        mine = [json.loads(line) for line in lines if line.startswith("{") and rid in line]
+        if mine or time.monotonic() > deadline:
+            return mine
+        time.sleep(0.05)
+
+
+def test_the_gateway_passes_its_request_id_to_both_services_and_all_log_it_as_json(demo_stack):
+    response = httpx.get(
+        demo_stack.url + "/users/5/recommendations", headers={"X-Request-ID": "trace-e2e-42"}
+    )
+    assert response.status_code == 200
+    assert response.headers["x-request-id"] == "trace-e2e-42"
+    for service in demo_stack.services:
+        mine = logged(service, "trace-e2e-42")
+        assert mine, f"{service.name} did not log the request id"
+        assert {"time", "level", "service", "message", "status", "duration_ms"} <= set(mine[-1])
+        assert mine[-1]["service"] == service.name
+
+
+def test_a_request_without_a_usable_id_gets_a_fresh_one(demo_stack):
+    fresh = httpx.get(
+        demo_stack.url + "/health/live", headers={"X-Request-ID": "bad id\twith spaces"}
+    )
+    assert fresh.headers["x-request-id"] != "bad id\twith spaces"
+    assert len(fresh.headers["x-request-id"]) == 32
+
+
+def test_every_service_exposes_prometheus_metrics(demo_stack):
+    httpx.get(demo_stack.url + "/predict", params={"user_id": 5, "title_id": "ns3"})
+    for service in demo_stack.services:
+        text = httpx.get(service.url + "/metrics").text
+        assert "# TYPE http_requests_total counter" in text
+        assert "http_request_duration_seconds_bucket" in text
+    recommender = httpx.get(demo_stack.recommender.url + "/metrics").text
+    assert (
+        'http_requests_total{method="GET",route="/predict",service="recommender",status="200"}'
+        in recommender
+    )
+    version = httpx.get(demo_stack.recommender.url + "/model").json()["version"]
+    assert f'recommender_model_info{{version="{version}"}} 1.0' in recommender
+    assert "recommender_model_load_seconds" in recommender
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(demo_stack):
+    big = json.dumps({"user_id": 1, "title_id": "ns1", "rating": 4, "pad": "x" * 100_000})
+    response = httpx.post(
+        demo_stack.url + "/ratings", content=big, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+    def chunks():
+        for _ in range(100):
+            yield b"x" * 1024
+
+    streamed = httpx.post(demo_stack.recommender.url + "/ratings", content=chunks())
+    assert streamed.status_code == 413
+
+
+def test_cors_is_off_by_default_and_on_when_configured(demo_db, demo_model):
+    origin = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    with TestClient(create_catalog(CatalogSettings(database_url=demo_db))) as client:
+        response = client.get("/platforms", headers=origin)
+        assert "access-control-allow-origin" not in response.headers
+    allowed = CatalogSettings(database_url=demo_db, cors_origins=["https://streamrec.example"])
+    with TestClient(create_catalog(allowed)) as client:
+        ok = client.options("/platforms", headers={**origin, "Origin": "https://streamrec.example"})
+        assert ok.headers["access-control-allow-origin"] == "https://streamrec.example"
+        denied = client.get("/platforms", headers=origin)
+        assert "access-control-allow-origin" not in denied.headers
+
+
+def test_an_unexpected_error_is_a_500_without_a_stack_trace(demo_db):
+    app = create_catalog(CatalogSettings(database_url=demo_db))
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals: /etc/passwd")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["detail"] == "internal error" and body["request_id"]
+    assert "Traceback" not in response.text and "secret" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("token", "header", "status"),
+    [
+        (None, "Bearer anything", 403),
+        ("s3cret-token", None, 401),
+        ("s3cret-token", "Bearer wrong", 401),
+        ("s3cret-token", "Basic s3cret-token", 401),
+        ("s3cret-token", "Bearer s3cret-token", 200),
+    ],
+)
+def test_model_reload_needs_the_admin_token(demo_db, demo_model, token, header, status):
+    settings = RecommenderSettings(database_url=demo_db, model_dir=demo_model, admin_token=token)
+    with TestClient(create_recommender(settings)) as client:
+        response = client.post("/admin/reload", headers={"Authorization": header} if header else {})
+    assert response.status_code == status
+    if status == 403:
+        assert "ADMIN_TOKEN" in response.json()["detail"]
+    if status == 200:
+        assert response.json()["version"]

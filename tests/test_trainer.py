@@ -1,0 +1,130 @@
+"""python -m services.recommender.train as a user runs it, against a real PostgreSQL."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from services.recommender.model import ARRAYS, current_version, load
+from tests.loading import PROJECT_ROOT, query, write_tiny_catalogues
+from tests.loading import load as load_data
+
+
+def run_trainer(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "services.recommender.train", *args],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def db(new_database, demo_data):
+    url = new_database()
+    load_data(url, demo_data / "titles", demo_data / "ratings")
+    # A user who only exists through the API, and a pair rated twice (the later one counts).
+    query(
+        url,
+        "INSERT INTO ratings (source, user_id, title_id, rating, rated_at) VALUES"
+        " ('api', 5000, 'ns1', 5.0, now()), ('api', 5000, 'ns2', 1.0, now()),"
+        " ('api', 5000, 'ns2', 4.0, now() + interval '1 minute')",
+    )
+    return url
+
+
+@pytest.fixture(scope="module")
+def trained(db, tmp_path_factory):
+    model_dir = tmp_path_factory.mktemp("models")
+    result = run_trainer(
+        "--database-url",
+        db,
+        "--model-dir",
+        str(model_dir),
+        "--factors",
+        "8",
+        "--epochs",
+        "30",
+        "--lr",
+        "0.01",
+        "--reg",
+        "0.05",
+    )
+    assert result.returncode == 0, result.stderr
+    return model_dir, result
+
+
+def test_training_shows_progress_per_epoch_and_points_current_at_the_new_version(trained):
+    model_dir, result = trained
+    for epoch in range(1, 31):
+        assert f"svd on 100%: epoch {epoch}/30" in result.stderr
+    assert "dropped 1 repeated (user, title) ratings" in result.stderr
+    version = current_version(model_dir)
+    assert (model_dir / version / "metadata.json").exists()
+
+
+def test_the_artifact_holds_arrays_and_metadata_only(trained):
+    model_dir, _ = trained
+    folder = model_dir / current_version(model_dir)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [*(f"{a}.npy" for a in ARRAYS), "metadata.json"]
+    )
+    metadata = json.loads((folder / "metadata.json").read_text())
+    assert metadata["version"] == folder.name
+    assert metadata["params"] == {
+        "n_factors": 8,
+        "n_epochs": 30,
+        "lr_all": 0.01,
+        "reg_bu": 0.05,
+        "reg_bi": 0.05,
+        "reg_factors": 0.05,
+        "random_state": 0,
+    }
+    fingerprint = metadata["data"]["fingerprint"]
+    assert fingerprint["users"] == 401 and fingerprint["titles"] == 600
+    assert len(fingerprint["sha256"]) == 64
+    assert metadata["data"]["duplicates_dropped"] == 1
+    models = metadata["evaluation"]["models"]
+    for name in ("svd", "baseline_only", "global_mean"):
+        assert {"rmse", "mae", "precision_at_10", "recall_at_10", "ndcg_at_10"} <= set(models[name])
+    assert {"titles", "users"} == set(metadata["signal"])
+    assert {"read", "deduplicate", "evaluate", "refit", "total"} <= set(metadata["timings_s"])
+    assert metadata["peak_rss_mb"] > 0
+    assert {"scikit-surprise", "numpy", "python"} <= set(metadata["libraries"])
+    assert "created_at" in metadata
+
+
+def test_ratings_posted_through_the_api_are_trained_on(trained):
+    model_dir, _ = trained
+    model = load(model_dir)
+    user = model.user_index(5000)
+    assert user is not None
+    assert sorted(model.item_ids[model.seen(user)]) == ["ns1", "ns2"]
+
+
+def test_the_demo_sets_planted_structure_is_found(trained):
+    model_dir, _ = trained
+    models = load(model_dir).metadata["evaluation"]["models"]
+    assert models["svd"]["rmse"] < models["baseline_only"]["rmse"] < models["global_mean"]["rmse"]
+
+
+def test_a_sample_trains_on_part_of_the_users(db, tmp_path):
+    result = run_trainer(
+        "--database-url", db, "--model-dir", str(tmp_path), "--sample", "3000", "--epochs", "3"
+    )
+    assert result.returncode == 0, result.stderr
+    model = load(tmp_path)
+    assert 3000 <= model.metadata["data"]["fingerprint"]["rows"] < 3100
+    assert len(model.user_ids) < 100
+    assert np.all(np.diff(model.user_ids) > 0)
+
+
+def test_an_empty_database_is_a_clear_error(database_url, tmp_path):
+    load_data(database_url, write_tiny_catalogues(tmp_path / "titles"), None)
+    result = run_trainer("--database-url", database_url, "--model-dir", str(tmp_path / "models"))
+    assert result.returncode != 0
+    assert "the ratings table is empty (run the loader first)" in result.stderr
+    assert current_version(tmp_path / "models") is None
