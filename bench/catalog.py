@@ -8,12 +8,10 @@ private embedded server first (about 30 s). Needs wrk (apt-get install wrk). Lat
 with one connection (p50, p99); requests/s with 8 connections.
 """
 
-import argparse
-import os
 import tempfile
 from pathlib import Path
 
-from bench.data import DEFAULT_DATA, loaded_database
+from bench.data import arguments, loaded_database
 from bench.wrk import wrk
 from common.proc import Service, free_port
 
@@ -43,10 +41,7 @@ def measure(url: str, seconds: int) -> tuple[float, float, float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--seconds", type=int, default=5)
+    parser = arguments(__doc__.splitlines()[0], model=False)
     args = parser.parse_args()
 
     with (

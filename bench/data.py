@@ -1,5 +1,8 @@
-"""Where benchmarks get a loaded database."""
+"""Where benchmarks get a loaded database, a trained model and a scratch folder."""
 
+import argparse
+import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +13,17 @@ from loader.load import run_load
 from loader.report import LoadProgress
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def arguments(description: str, *, model: bool = True, seconds: int = 5) -> argparse.ArgumentParser:
+    """The options every benchmark takes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    if model:
+        parser.add_argument("--model-dir", default=os.environ.get("MODEL_DIR"))
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--seconds", type=int, default=seconds)
+    return parser
 
 
 @contextmanager
@@ -31,3 +45,29 @@ def loaded_database(database_url: str | None, data: Path) -> Iterator[str]:
         )
         engine.dispose()
         yield url
+
+
+@contextmanager
+def trained_model(url: str, model_dir: str | None) -> Iterator[Path]:
+    """`model_dir` as it is, or a model trained now with the trainer's defaults."""
+    if model_dir:
+        yield Path(model_dir)
+        return
+    from services.recommender.settings import Settings
+    from services.recommender.train import train, tuned_defaults
+
+    with tempfile.TemporaryDirectory() as folder:
+        print("training a model on the full data set ...", flush=True)
+        train(Settings(database_url=url, model_dir=Path(folder)), params=tuned_defaults())
+        yield Path(folder)
+
+
+@contextmanager
+def prepared(args: argparse.Namespace) -> Iterator[tuple[str, Path, Path]]:
+    """(database URL, model folder, scratch folder) for a benchmark's run."""
+    with (
+        loaded_database(args.database_url, args.data) as url,
+        trained_model(url, args.model_dir) as model_dir,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        yield url, model_dir, Path(scratch)

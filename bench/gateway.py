@@ -8,41 +8,27 @@ a model trained first (a few minutes). Needs wrk. Latency with one connection; t
 16 connections.
 """
 
-import argparse
-import os
-import tempfile
-from pathlib import Path
-
 import numpy as np
 
-from bench.data import DEFAULT_DATA, loaded_database
-from bench.recommender import trained_model
+from bench.data import arguments, prepared
 from bench.wrk import lua_script, wrk
 from common.proc import Stack
 from services.recommender.model import load
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
-    parser.add_argument("--model-dir", default=os.environ.get("MODEL_DIR"))
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--seconds", type=int, default=5)
+    parser = arguments(__doc__.splitlines()[0], seconds=5)
     args = parser.parse_args()
 
-    with (
-        loaded_database(args.database_url, args.data) as url,
-        trained_model(url, args.model_dir) as model_dir,
-        tempfile.TemporaryDirectory() as scratch,
-    ):
+    with prepared(args) as (url, model_dir, scratch):
         model = load(model_dir)
         rng = np.random.default_rng(0)
         users = [int(u) for u in rng.choice(model.user_ids, 1000)]
         titles = [str(t) for t in rng.choice(model.item_ids, 1000)]
-        folder = Path(scratch)
+
         routes = {
             "/predict": lua_script(
-                folder,
+                scratch,
                 "predict",
                 [
                     ("GET", f"/predict?user_id={u}&title_id={t}", None)
@@ -50,10 +36,10 @@ def main() -> None:
                 ],
             ),
             "/users/{id}/recommendations": lua_script(
-                folder, "top", [("GET", f"/users/{u}/recommendations?n=10", None) for u in users]
+                scratch, "top", [("GET", f"/users/{u}/recommendations?n=10", None) for u in users]
             ),
         }
-        stack = Stack(url, model_dir, folder).start()
+        stack = Stack(url, model_dir, scratch).start()
         try:
             print(
                 f"{'route':<30} {'via':<12} {'p50 ms':>7} {'p99 ms':>7} {'req/s':>7} {'errors':>6}"

@@ -9,40 +9,23 @@ measured with one connection over 1,000 random known users or titles (p50, p99) 
 connections (requests/s). Ratings posted by the benchmark are deleted afterwards.
 """
 
-import argparse
 import json
-import os
 import statistics
-import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
 from surprise import SVD, Trainset
 
-from bench.data import DEFAULT_DATA, loaded_database
+from bench.data import arguments, prepared
 from bench.wrk import lua_script, wrk
 from common.db import create_engine
 from common.proc import Service, free_port
 from services.recommender.model import Model, load
-from services.recommender.settings import Settings
-from services.recommender.train import train, tuned_defaults
 
 BENCH_USERS = 2_000_000_000  # ratings posted here are the benchmark's own, deleted afterwards
 TARGETS_MS = {"predict": 1.0, "top-10": 5.0}
-
-
-@contextmanager
-def trained_model(url: str, model_dir: str | None):
-    if model_dir:
-        yield Path(model_dir)
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        print("training a model on the full data set ...", flush=True)
-        train(Settings(database_url=url, model_dir=Path(folder)), params=tuned_defaults())
-        yield Path(folder)
 
 
 def as_surprise(model: Model) -> SVD:
@@ -132,28 +115,20 @@ def delete_bench_ratings(url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
-    parser.add_argument("--model-dir", default=os.environ.get("MODEL_DIR"))
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--seconds", type=int, default=5)
+    parser = arguments(__doc__.splitlines()[0], seconds=5)
     args = parser.parse_args()
 
-    with (
-        loaded_database(args.database_url, args.data) as url,
-        trained_model(url, args.model_dir) as model_dir,
-        tempfile.TemporaryDirectory() as scratch,
-    ):
+    with prepared(args) as (url, model_dir, scratch):
         model = load(model_dir)
         print(
             f"model {model.version}: {len(model.user_ids):,} users, {len(model.item_ids):,} "
             f"titles, {model.user_factors.shape[1]} factors"
         )
         env = {"DATABASE_URL": url, "MODEL_DIR": str(model_dir)}
-        service = Service("recommender", ["services.recommender"], free_port(), env, Path(scratch))
+        service = Service("recommender", ["services.recommender"], free_port(), env, scratch)
         try:
             service.start().wait(timeout=120)
-            p50s = measure(service.url, scripts_for(model, Path(scratch)), args.seconds)
+            p50s = measure(service.url, scripts_for(model, scratch), args.seconds)
         finally:
             service.stop()
             delete_bench_ratings(url)

@@ -50,6 +50,10 @@ def respond(kind: Any, data: Any, status_code: int = 200) -> Response:
     return Response(body, status_code=status_code, media_type="application/json")
 
 
+class NotFound(Exception):
+    """Nothing matches (a 404); the message says why."""
+
+
 class Health(BaseModel):
     status: str
     checks: dict[str, str] = {}
@@ -186,6 +190,16 @@ def make_app(
         )
     app.add_middleware(RequestMiddleware, service=service, max_body_bytes=settings.max_body_bytes)
     app.add_route("/metrics", metrics, include_in_schema=False)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.get("/health/live", response_model=Health, tags=["health"])
+    async def live() -> Health:
+        """200 while the process runs."""
+        return Health(status="ok")
+
     return app
 
 

@@ -314,18 +314,14 @@ def _copy_titles(
                 score = float(sums[position[row.id]] / votes) if votes else None
                 values = {**vars(row), "score": score, "votes": votes}
                 copy.write_row([values[c] for c in TITLE_DB_COLUMNS])
-        with cursor.copy(
-            f"COPY {STAGING}.title_cast (title_id, position, actor) FROM STDIN"
-        ) as copy:
-            for row in staged.rows:
-                for i, actor in enumerate(row.cast, start=1):
-                    copy.write_row((row.id, i, actor))
-        with cursor.copy(
-            f"COPY {STAGING}.title_genres (title_id, position, genre) FROM STDIN"
-        ) as copy:
-            for row in staged.rows:
-                for i, genre in enumerate(row.genres, start=1):
-                    copy.write_row((row.id, i, genre))
+        for table, column in (("title_cast", "actor"), ("title_genres", "genre")):
+            with cursor.copy(
+                f"COPY {STAGING}.{table} (title_id, position, {column}) FROM STDIN"
+            ) as copy:
+                for row in staged.rows:
+                    names = row.cast if table == "title_cast" else row.genres
+                    for i, name in enumerate(names, start=1):
+                        copy.write_row((row.id, i, name))
 
 
 def _swap(conn: Connection) -> None:

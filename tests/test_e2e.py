@@ -11,6 +11,7 @@ from services.recommender.settings import Settings
 from services.recommender.train import train
 from tests.conftest import FAST_POLL, small_params
 from tests.loading import load, write_ratings_slice
+from tests.reliability import record
 
 SLICE = 40_000
 
@@ -137,6 +138,7 @@ def timed(call):
 
 def test_recommender_down_the_catalogue_works_and_recommendations_fail_fast(gateway, stack):
     stack.recommender.kill()
+    slowest = 0.0
     try:
         assert gateway.get("/get_count_platform", params={"platform": "amazon"}).status_code == 200
         for call in (
@@ -149,6 +151,7 @@ def test_recommender_down_the_catalogue_works_and_recommendations_fail_fast(gate
             assert response.status_code == 503
             assert "recommender unavailable" in response.json()["detail"]
             assert seconds <= 2
+            slowest = max(slowest, seconds)
         ready = gateway.get("/health/ready")
         assert ready.status_code == 503
         assert ready.json()["checks"]["catalog"] == "ok"
@@ -156,6 +159,7 @@ def test_recommender_down_the_catalogue_works_and_recommendations_fail_fast(gate
     finally:
         stack.recommender.start().wait()
     assert gateway.get("/users/1/recommendations").status_code == 200
+    record("recommender_killed", slowest_503_s=round(slowest, 3))
 
 
 def test_catalog_down_recommendations_still_come_with_ids_and_scores(gateway, stack):
@@ -178,6 +182,7 @@ def test_catalog_down_recommendations_still_come_with_ids_and_scores(gateway, st
     finally:
         stack.catalog.start().wait()
     assert gateway.get("/users/1/recommendations").json()["degraded"] is False
+    record("catalog_killed", items=len(body["items"]), catalogue_503_s=round(seconds, 3))
 
 
 def test_title_cards_come_from_one_batch_call_to_the_catalog(stack):

@@ -124,3 +124,31 @@ def test_model_reload_needs_the_admin_token(demo_db, demo_model, token, header, 
         assert "ADMIN_TOKEN" in response.json()["detail"]
     if status == 200:
         assert response.json()["version"]
+
+
+def test_metrics_add_up_across_uvicorn_workers(demo_db, tmp_path):
+    from common.proc import Service, free_port
+
+    service = Service(
+        "catalog-2-workers",
+        ["services.catalog"],
+        free_port(),
+        {"DATABASE_URL": demo_db, "WORKERS": "2", "LOG_LEVEL": "WARNING"},
+        tmp_path,
+    )
+    service.start().wait()
+    try:
+        with httpx.Client(base_url=service.url) as client:
+            for _ in range(40):
+                assert client.get("/platforms").status_code == 200
+        # New connections spread over both workers; whichever answers must count all 40.
+        for _ in range(3):
+            text = httpx.get(service.url + "/metrics").text
+            line = next(
+                line
+                for line in text.splitlines()
+                if line.startswith("http_requests_total{") and 'route="/platforms"' in line
+            )
+            assert float(line.rsplit(" ", 1)[1]) == 40.0
+    finally:
+        service.stop()

@@ -125,6 +125,41 @@ def test_a_sample_trains_on_part_of_the_users(db, tmp_path):
 def test_an_empty_database_is_a_clear_error(database_url, tmp_path):
     load_data(database_url, write_tiny_catalogues(tmp_path / "titles"), None)
     result = run_trainer("--database-url", database_url, "--model-dir", str(tmp_path / "models"))
-    assert result.returncode != 0
-    assert "the ratings table is empty (run the loader first)" in result.stderr
+    one_line_error(result, "the ratings table is empty (run the loader first)")
     assert current_version(tmp_path / "models") is None
+
+
+def one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("trainer: error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_an_unwritable_model_folder_is_a_one_line_error(db, tmp_path):
+    blocker = tmp_path / "models"
+    blocker.write_text("a file where the folder should be")
+    one_line_error(
+        run_trainer("--database-url", db, "--model-dir", str(blocker)), str(blocker), "cannot write"
+    )
+
+
+@pytest.mark.parametrize(
+    "content", ["", "{not json", '{"best": {"params": {"n_factors": "x"}}}', '{"best": 1}']
+)
+def test_a_broken_tuning_record_is_a_one_line_error(db, tmp_path, content):
+    record = tmp_path / "tuning.json"
+    record.write_text(content)
+    result = run_trainer(
+        "--database-url", db, "--model-dir", str(tmp_path / "m"), "--tuning-file", str(record)
+    )
+    one_line_error(result, str(record), "not a valid tuning record")
+
+
+def test_an_unreachable_database_is_a_one_line_error(tmp_path):
+    result = run_trainer(
+        "--database-url", "postgresql://x@127.0.0.1:9/none", "--model-dir", str(tmp_path)
+    )
+    one_line_error(result, "cannot read the ratings", "cannot reach PostgreSQL")
+    assert current_version(tmp_path) is None

@@ -140,12 +140,6 @@ def get_dataset(db: Db):
         return respond(Dataset, service.get_dataset(conn))
 
 
-@router.get("/health/live", response_model=Health, tags=["health"])
-async def live():
-    """200 while the process runs."""
-    return Health(status="ok")
-
-
 @router.get(
     "/health/ready",
     response_model=Health,

@@ -2,12 +2,10 @@
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from common.web import install_database_error_handler, make_app
 from services.catalog.api import router
-from services.catalog.service import NotFound
 from services.catalog.settings import Settings, get_settings
 
 
@@ -29,10 +27,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_database_error_handler(app)
-
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
 
     app.include_router(router)
     return app

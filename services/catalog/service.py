@@ -23,6 +23,7 @@ from common.tables import (
     title_genres,
     titles,
 )
+from common.web import NotFound
 from services.catalog.schemas import SortField, SortOrder
 
 SUMMARY_COLUMNS = (
@@ -42,10 +43,6 @@ FILTER_COLUMNS = {
     "year": titles.c.release_year,
     "type": titles.c.type,
 }
-
-
-class NotFound(Exception):
-    """Nothing matches; the message says why."""
 
 
 def _params(**values: Any) -> dict[str, Any]:
@@ -266,9 +263,10 @@ def _search_sql(
     ]
     column = SORT_COLUMNS[sort]
     ordering = column.desc() if order is SortOrder.desc else column.asc()
-    # One scan gives both the page and the total; the count alone is only needed past the end.
+    # Two statements on purpose: a window count(*) would make every page sort every match,
+    # while a plain LIMIT can stop early along the score or year index.
     page = (
-        sa.select(*SUMMARY_COLUMNS, sa.func.count().over().label("total"))
+        sa.select(*SUMMARY_COLUMNS)
         .where(*conditions)
         .order_by(ordering.nulls_last(), titles.c.title, titles.c.id)
         .limit(sa.bindparam("limit"))
@@ -307,13 +305,9 @@ def search_titles(
         min_score=min_score,
     )
     page_sql, count_sql = _search_sql(tuple(sorted(params)), sort, order or DEFAULT_ORDER[sort])
-    items = [
-        row._asdict()
-        for row in conn.execute(page_sql, {**params, "limit": limit, "offset": offset})
-    ]
-    total = items[0].pop("total") if items else conn.execute(count_sql, params).scalar_one()
-    for item in items[1:]:
-        del item["total"]
+    total = conn.execute(count_sql, params).scalar_one()
+    page = conn.execute(page_sql, {**params, "limit": limit, "offset": offset})
+    items = [row._asdict() for row in page]
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 

@@ -245,12 +245,6 @@ async def model_info(request: Request, recommender: Recommender):
 # -- health ------------------------------------------------------------------------------------
 
 
-@router.get("/health/live", response_model=Health, tags=["health"])
-async def live():
-    """200 while the process runs."""
-    return Health(status="ok")
-
-
 @router.get(
     "/health/ready",
     response_model=Health,

@@ -7,6 +7,9 @@ from common.settings import ServiceSettings
 
 class Settings(ServiceSettings):
     port: int = 8000
+    # Two workers: the gateway is the CPU-bound hop (two HTTP calls per recommendation); with
+    # one worker each for the others this sustained the most (docs/reliability.md).
+    workers: int = 2
     catalog_url: str = "http://127.0.0.1:8001"
     recommender_url: str = "http://127.0.0.1:8002"
     # A downstream service that is down or stuck costs a caller at most about 2 s.

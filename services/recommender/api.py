@@ -156,12 +156,6 @@ def reload(request: Request):
     return respond(ModelInfo, service.model_info(store.model))
 
 
-@router.get("/health/live", response_model=Health, tags=["health"])
-async def live():
-    """200 while the process runs."""
-    return Health(status="ok")
-
-
 @router.get(
     "/health/ready",
     response_model=Health,

@@ -3,12 +3,11 @@
 import threading
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from common.web import install_database_error_handler, make_app
 from services.recommender.api import router
-from services.recommender.service import ModelStore, NotFound
+from services.recommender.service import ModelStore
 from services.recommender.settings import Settings, get_settings
 
 
@@ -39,10 +38,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_database_error_handler(app)
-
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
 
     app.include_router(router)
     return app

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from common.platforms import Platform
 from common.tables import ratings, titles
+from common.web import NotFound
 from services.recommender.model import ArtifactError, Model, current_version, load, top
 from services.recommender.schemas import Reason
 
@@ -34,10 +35,6 @@ MODEL_LOADED_AT = Gauge(
     "When the served model went live",
     multiprocess_mode="liveall",
 )
-
-
-class NotFound(Exception):
-    """No such title; the message says so."""
 
 
 class UnknownTitle(Exception):

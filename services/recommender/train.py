@@ -24,9 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from surprise import SVD, BaselineOnly
 
-from common.db import create_engine
+from common.db import create_engine, unavailable_reason
 from services.recommender import evaluation
 from services.recommender.data import (
     RATING_SCALE,
@@ -86,12 +88,39 @@ class Params:
         )
 
 
-def tuned_defaults() -> Params:
-    """The parameters the last --tune search chose (surprise's own defaults before any)."""
+class TrainerError(Exception):
+    """A problem that stops training; the message names what and where."""
+
+
+def read_tuning(path: Path = TUNING_FILE) -> dict | None:
+    """The last --tune search, or None before any."""
     try:
-        return Params(**json.loads(TUNING_FILE.read_text())["best"]["params"])
+        tuning = json.loads(path.read_text())
+        Params(**tuning["best"]["params"])
     except FileNotFoundError:
-        return Params(**SURPRISE_DEFAULTS)
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise TrainerError(f"{path}: not a valid tuning record ({exc!r})") from None
+    return tuning
+
+
+def tuned_defaults(path: Path = TUNING_FILE) -> Params:
+    """The parameters the last --tune search chose (surprise's own defaults before any)."""
+    tuning = read_tuning(path)
+    return Params(**(tuning["best"]["params"] if tuning else SURPRISE_DEFAULTS))
+
+
+def check_writable(model_dir: Path) -> None:
+    """Fail before an hour of work, not after it."""
+    try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        probe = model_dir / ".write-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise TrainerError(
+            f"{model_dir}: cannot write models here ({exc.strerror or exc})"
+        ) from None
 
 
 def rss_gb() -> float:
@@ -273,14 +302,21 @@ def train(
     sample: int | None = None,
     tune_sample: int | None = None,
     evaluate_first: bool = True,
+    tuning_file: Path = TUNING_FILE,
 ) -> Path:
     """The whole run: read, deduplicate, (tune,) evaluate, refit on everything, save."""
     clock = Clock()
+    check_writable(settings.model_dir)
     engine = create_engine(settings.resolved_database_url(), application_name="trainer")
-    table = read_ratings(engine)
-    engine.dispose()
+    try:
+        table = read_ratings(engine)
+    except (DBAPIError, PoolTimeout) as exc:
+        reason = unavailable_reason(exc) or str(exc).splitlines()[0]
+        raise TrainerError(f"cannot read the ratings: {reason}") from None
+    finally:
+        engine.dispose()
     if table.num_rows == 0:
-        raise SystemExit("trainer: error: the ratings table is empty (run the loader first)")
+        raise TrainerError("the ratings table is empty (run the loader first)")
     clock.log(f"read {table.num_rows:,} ratings")
     clock.lap("read")
     data, dropped = deduplicate(table)
@@ -296,12 +332,12 @@ def train(
     tuning = None
     if tune_sample:
         tuning = tune(data, sample=tune_sample, seed=seed, clock=clock)
-        TUNING_FILE.write_text(json.dumps(tuning, indent=2) + "\n")
+        tuning_file.write_text(json.dumps(tuning, indent=2) + "\n")
         params = Params(**tuning["best"]["params"])
-        clock.log(f"tuning chose {asdict(params)}; written to {TUNING_FILE}")
+        clock.log(f"tuning chose {asdict(params)}; written to {tuning_file}")
         clock.lap("tune")
-    elif TUNING_FILE.exists():
-        tuning = json.loads(TUNING_FILE.read_text())
+    else:
+        tuning = read_tuning(tuning_file)
 
     report = evaluate(data, params, seed=seed, clock=clock) if evaluate_first else None
     if report:
@@ -354,16 +390,31 @@ def train(
     clock.lap("save")
     metadata["timings_s"] = {**clock.marks, "total": round(time.monotonic() - clock.started, 2)}
     metadata["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    folder = save(settings.model_dir, version, arrays, metadata)
+    try:
+        folder = save(settings.model_dir, version, arrays, metadata)
+    except OSError as exc:
+        raise TrainerError(f"{settings.model_dir}: cannot write the model ({exc})") from None
     clock.log(f"model {version} written to {folder}; {settings.model_dir / 'current'} points at it")
     return folder
 
 
 def main(argv: list[str] | None = None) -> int:
-    defaults = tuned_defaults()
+    try:
+        return run(argv)
+    except TrainerError as exc:
+        print(f"trainer: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m services.recommender.train", description=__doc__.splitlines()[0]
     )
+    parser.add_argument(
+        "--tuning-file", type=Path, default=TUNING_FILE, help="the search record (defaults from it)"
+    )
+    known, _ = parser.parse_known_args(argv)
+    defaults = tuned_defaults(known.tuning_file)
     parser.add_argument("--database-url", help="default: $DATABASE_URL, else the embedded server")
     parser.add_argument("--model-dir", type=Path, help="default: $MODEL_DIR, else .data/models")
     parser.add_argument("--factors", type=int, default=defaults.n_factors)
@@ -392,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         sample=args.sample,
         tune_sample=args.tune_sample if args.tune else None,
         evaluate_first=not args.skip_evaluation,
+        tuning_file=args.tuning_file,
     )
     return 0
 
