@@ -24,7 +24,7 @@ from loader.report import LoadProgress, print_summary
 from loader.roles import role_url
 from services.recommender.model import current_version
 from services.recommender.settings import Settings as RecommenderSettings
-from services.recommender.train import train, tuned_defaults
+from services.recommender.train import TrainerError, train, tuned_defaults
 
 
 def say(message: str) -> None:
@@ -90,14 +90,14 @@ def main(argv: list[str] | None = None) -> int:
         say(f"data: SYNTHETIC demo set in {data} (pass DATA_DIR for the real data)")
     try:
         loaded = load_data(url, data)
-    except LoadError as exc:
+        model_dir = home / "models"
+        if loaded or current_version(model_dir) is None:
+            say("training a model (progress below)")
+            settings = RecommenderSettings(database_url=url, model_dir=model_dir)
+            train(settings, params=tuned_defaults())
+    except (LoadError, TrainerError) as exc:
         say(f"error: {exc}")
         return 1
-
-    model_dir = home / "models"
-    if loaded or current_version(model_dir) is None:
-        say("training a model (progress below)")
-        train(RecommenderSettings(database_url=url, model_dir=model_dir), params=tuned_defaults())
     say(f"model: {current_version(model_dir)} in {model_dir}")
 
     # The services connect with their least-privilege roles (trust authentication locally).

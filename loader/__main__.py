@@ -5,7 +5,10 @@ import logging
 import sys
 from pathlib import Path
 
-from common.db import create_engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from common.db import create_engine, unavailable_reason
 from common.settings import DatabaseSettings
 from loader.load import run_load
 from loader.read import LoadError
@@ -46,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
             )
     except LoadError as exc:
         print(f"loader: error: {exc}", file=sys.stderr)
+        return 1
+    except (DBAPIError, PoolTimeout) as exc:
+        reason = unavailable_reason(exc) or str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        print(f"loader: error: database: {reason}", file=sys.stderr)
         return 1
     finally:
         engine.dispose()

@@ -90,7 +90,6 @@ def run_load(
     title_files = find_title_files(titles_dir)
     rating_files = find_rating_files(ratings_dir) if ratings_dir else []
     hashes = {source: source.sha256() for source in (*title_files, *rating_files)}
-    print_ = progress.step
 
     with engine.connect() as conn:
         if not conn.execute(sa.select(sa.func.pg_try_advisory_lock(LOAD_LOCK))).scalar():
@@ -110,7 +109,10 @@ def run_load(
                     return LoadResult(None, [], time.monotonic() - started, unchanged_since=same)
 
             conn.commit()
+            progress.step("cleaning the four catalogues ...")
             staged = stage_titles(title_files, hashes)
+            for report in staged.reports:
+                progress.finish_file(report)
             with conn.begin():
                 driver = conn.connection.driver_connection
                 _create_staging(conn)
@@ -119,7 +121,7 @@ def run_load(
                     conn, rating_files, hashes, known, progress
                 )
                 _copy_titles(driver, staged, known, sums, counts if rating_files else None)
-                print_("swapping the new data in ...")
+                progress.step("swapping the new data in ...")
                 _swap(conn)
                 load_id = _record(
                     conn,

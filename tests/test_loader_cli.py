@@ -160,3 +160,20 @@ def test_without_a_url_the_loader_uses_the_embedded_server(tmp_path):
     second = run_loader("--titles-dir", str(titles), env=env)
     assert second.returncode == 0, second.stderr
     assert "Nothing to do" in second.stdout
+
+
+def test_an_unreachable_database_is_a_one_line_error(tmp_path):
+    titles = write_tiny_catalogues(tmp_path / "titles")
+    result = run_loader(
+        "--titles-dir", str(titles), "--database-url", "postgresql://x@127.0.0.1:9/none"
+    )
+    assert_one_line_error(result, "database", "cannot reach PostgreSQL")
+
+
+def test_a_database_that_does_not_exist_is_a_one_line_error(server_url, tmp_path):
+    from sqlalchemy.engine import make_url
+
+    titles = write_tiny_catalogues(tmp_path / "titles")
+    missing = make_url(server_url).set(database="no_such_database_here").render_as_string(False)
+    result = run_loader("--titles-dir", str(titles), "--database-url", missing)
+    assert_one_line_error(result, "database", "no_such_database_here")
