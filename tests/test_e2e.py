@@ -208,3 +208,33 @@ def test_title_cards_come_from_one_batch_call_to_the_catalog(stack):
     for call, answer in zip(calls, (recs, similar), strict=True):
         assert call.startswith("GET /titles?ids=")
         assert call.count("s") >= 20 and all(i["title_id"] in call for i in answer["items"])
+
+
+def test_a_recommender_without_a_model_is_a_503_that_says_so(stack, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from common.proc import Service, free_port
+    from services.gateway.app import create_app
+    from services.gateway.settings import Settings as GatewaySettings
+
+    recommender = Service(
+        "empty-recommender",
+        ["services.recommender"],
+        free_port(),
+        {
+            "DATABASE_URL": stack.recommender.env["DATABASE_URL"],
+            "MODEL_DIR": str(tmp_path / "no-models"),
+        },
+        tmp_path,
+    ).start()
+    try:
+        recommender.wait("/health/live")
+        settings = GatewaySettings(catalog_url=stack.catalog.url, recommender_url=recommender.url)
+        with TestClient(create_app(settings)) as client:
+            response = client.get("/users/1/recommendations")
+        assert response.status_code == 503
+        assert response.json()["detail"].startswith(
+            "recommender unavailable (503): no model is loaded"
+        )
+    finally:
+        recommender.stop()

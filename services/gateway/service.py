@@ -1,5 +1,6 @@
 """What the gateway adds: title cards fetched in one batch call, and graceful degradation."""
 
+import json
 import logging
 from typing import Any
 
@@ -22,8 +23,11 @@ def relay(service: str, status: int, content: bytes, media_type: str | None) -> 
     """4xx reach the caller unchanged; a downstream 5xx becomes a 503 that names the service."""
     if status < 500:
         return Response(content, status_code=status, media_type=media_type or "application/json")
-    detail = content.decode("utf-8", "replace")[:500]
-    return JSONResponse({"detail": f"{service} failed ({status}): {detail}"}, status_code=503)
+    try:
+        detail = json.loads(content)["detail"]
+    except (ValueError, KeyError, TypeError):
+        detail = content.decode("utf-8", "replace")[:500]
+    return JSONResponse({"detail": f"{service} unavailable ({status}): {detail}"}, status_code=503)
 
 
 async def forward(
