@@ -10,7 +10,7 @@ from pathlib import Path
 from common.db import create_engine
 from common.throwaway import throwaway_database, throwaway_server
 from loader.load import run_load
-from loader.report import LoadProgress
+from loader.progress import LoadProgress
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 

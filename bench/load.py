@@ -20,7 +20,7 @@ from bench.data import DEFAULT_DATA
 from common.db import create_engine
 from common.throwaway import throwaway_database, throwaway_server
 from loader.load import run_load
-from loader.report import LoadProgress
+from loader.progress import LoadProgress
 
 SLICE_ROWS = 1_000_000
 

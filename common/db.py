@@ -54,6 +54,12 @@ def unavailable_reason(exc: BaseException) -> str | None:
     return None
 
 
+def error_line(exc: BaseException) -> str:
+    """One line for a command-line tool to print about a database error."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return unavailable_reason(exc) or (text.splitlines() or [type(exc).__name__])[0]
+
+
 def check_database(engine: Engine, table: str = "titles") -> str | None:
     """None when the database answers and holds `table`; otherwise the reason it does not."""
     try:

@@ -152,6 +152,11 @@ load_files = sa.Table(
     sa.Column("rows_rejected", sa.Integer, nullable=False),
     sa.Column("repairs", pg.JSONB, nullable=False, comment="rule -> rows repaired by it"),
     sa.Column("rejects", pg.JSONB, nullable=False, comment="reason -> rows rejected for it"),
+    sa.Column(
+        "missing",
+        pg.JSONB,
+        comment="column -> {before: empty fields delivered, after: nulls loaded}",
+    ),
     sa.CheckConstraint("kind IN ('titles', 'ratings')", name="kind"),
 )
 

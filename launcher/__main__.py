@@ -2,8 +2,9 @@
 
 Starts (or reuses) the embedded server in .data/pg; loads DIR/titles and DIR/ratings (the real
 data), or a synthetic demo set it generates under .data/demo; trains a model unless the loaded
-data is unchanged and a model exists; starts the catalog, recommender and gateway as separate
-processes; prints the page's URL. Ctrl-C stops every process.
+data is unchanged and a model exists; builds the insights report in .data/report after
+training; starts the catalog, recommender and gateway as separate processes; prints the page's
+URL. Ctrl-C stops every process.
 """
 
 import argparse
@@ -17,10 +18,12 @@ from pathlib import Path
 from common import embedded
 from common.db import create_engine
 from common.proc import Stack
+from common.reports import PAGE
 from loader.demo import write_demo
 from loader.load import run_load
+from loader.progress import LoadProgress, print_summary
 from loader.read import LoadError
-from loader.report import LoadProgress, print_summary
+from loader.report.build import ReportError, build
 from loader.roles import role_url
 from services.recommender.model import current_version
 from services.recommender.settings import Settings as RecommenderSettings
@@ -62,6 +65,20 @@ def load_data(url: str, data: Path) -> bool:
     return True
 
 
+def build_report(url: str, report_dir: Path, model_dir: Path) -> None:
+    """The insights report; the system runs without it, so a failure is only reported."""
+    say("building the insights report")
+    engine = create_engine(url, application_name="launcher")
+    try:
+        built = build(engine, out=report_dir, model_dir=model_dir)
+    except ReportError as exc:
+        say(f"warning: no insights report: {exc}")
+        return
+    finally:
+        engine.dispose()
+    say(f"insights report: {built.page} ({built.seconds:.1f} s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m launcher", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=os.environ.get("DATA_DIR") or None)
@@ -91,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         loaded = load_data(url, data)
         model_dir = home / "models"
-        if loaded or current_version(model_dir) is None:
+        trained = loaded or current_version(model_dir) is None
+        if trained:
             say("training a model (progress below)")
             settings = RecommenderSettings(database_url=url, model_dir=model_dir)
             train(settings, params=tuned_defaults())
@@ -99,17 +117,18 @@ def main(argv: list[str] | None = None) -> int:
         say(f"error: {exc}")
         return 1
     say(f"model: {current_version(model_dir)} in {model_dir}")
+    report_dir = home / "report"
+    if trained or not (report_dir / PAGE).is_file():
+        build_report(url, report_dir, model_dir)
 
     # The services connect with their least-privilege roles (trust authentication locally).
-    roles = (
-        {}
-        if own_database
-        else {
+    env = {"gateway": {"REPORT_DIR": str(report_dir)}}
+    if not own_database:
+        env |= {
             service: {"DATABASE_URL": role_url(url, service)}
             for service in ("catalog", "recommender")
         }
-    )
-    stack = Stack(url, model_dir, home / "logs", ports=ports, env=roles)
+    stack = Stack(url, model_dir, home / "logs", ports=ports, env=env)
     services = stack.services
     # Explicitly: a launcher started in the background inherits an ignored SIGINT.
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
@@ -117,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.start()
         say(", ".join(f"{s.name} on :{s.port}" for s in services) + f"; logs in {home / 'logs'}")
-        say(f"open http://127.0.0.1:{ports['gateway']}/  (API docs at /docs; Ctrl-C stops it all)")
+        say(
+            f"open http://127.0.0.1:{ports['gateway']}/  (API docs at /docs, insights at "
+            "/report; Ctrl-C stops it all)"
+        )
         while all(s.alive() for s in services):
             time.sleep(0.5)
         dead = [s.name for s in services if not s.alive()]

@@ -8,11 +8,11 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from common.db import create_engine, unavailable_reason
+from common.db import create_engine, error_line
 from common.settings import DatabaseSettings
 from loader.load import run_load
+from loader.progress import LoadProgress, print_summary
 from loader.read import LoadError
-from loader.report import LoadProgress, print_summary
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -51,8 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"loader: error: {exc}", file=sys.stderr)
         return 1
     except (DBAPIError, PoolTimeout) as exc:
-        reason = unavailable_reason(exc) or str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        print(f"loader: error: database: {reason}", file=sys.stderr)
+        print(f"loader: error: database: {error_line(exc)}", file=sys.stderr)
         return 1
     finally:
         engine.dispose()

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from common.platforms import PLATFORM_BY_PREFIX, TITLE_TYPES, Platform
 
 # Bump when a rule changes, so an unchanged data set is still reloaded under the new rules.
-RULES_VERSION = 1
+RULES_VERSION = 2
 
 TITLE_COLUMNS = (
     "show_id",
@@ -32,6 +32,26 @@ TITLE_COLUMNS = (
     "description",
 )
 RATING_COLUMNS = ("userId", "rating", "timestamp", "movieId")
+
+
+def missing_after_cleaning(row: "TitleRow") -> list[str]:
+    """The source columns a cleaned title has no value for."""
+    values = {
+        "show_id": row.show_id,
+        "type": row.type,
+        "title": row.title,
+        "director": row.director,
+        "cast": row.cast,
+        "country": row.country,
+        "date_added": row.date_added,
+        "release_year": row.release_year,
+        "rating": row.rating,
+        "duration": row.duration_int,
+        "listed_in": row.listed_in,
+        "description": row.description,
+    }
+    return [column for column in TITLE_COLUMNS if values[column] in (None, [], "")]
+
 
 MIN_YEAR, MAX_YEAR = 1850, 2100
 MIN_RATING, MAX_RATING = 0.5, 5.0
@@ -174,7 +194,8 @@ def split_names(raw: str | None, repairs: Repairs | None = None) -> list[str]:
         names.append(name)
     unique = list(dict.fromkeys(names))
     if len(unique) != len(names):
-        _note(repairs, "cast_duplicate_dropped", "cast")
+        repeated = [name for name in unique if names.count(name) > 1]
+        _note(repairs, "cast_duplicate_dropped", ", ".join(repeated))
     return unique
 
 
@@ -337,3 +358,32 @@ def describe_rating_reject(rule: str, user_id, rating, timestamp, movie_id) -> s
         "bad_timestamp": f"timestamp {timestamp!r} is not Unix seconds before 2100",
         "unknown_title": f"movieId {movie_id!r} matches no title in the catalogues",
     }[rule]
+
+
+# What each rule means, for people reading a load's record (the insights report shows these).
+RULE_EXPLANATIONS = {
+    "zero_width_removed": "invisible zero-width characters removed from a text field",
+    "line_break_collapsed": "line breaks inside a field replaced by a space",
+    "whitespace_trimmed": "spaces around a value removed",
+    "whitespace_collapsed": "runs of spaces inside a value made one space",
+    "cast_suffix_joined": "a suffix (Jr., Ph.D.) split off by the comma joined back to its name",
+    "cast_non_name_dropped": "a cast entry with no letter in it (e.g. '1') dropped",
+    "cast_duplicate_dropped": "a name listed twice in one cast kept once",
+    "literal_none_to_null": "the word 'None' in director or country made a real null",
+    "duration_moved_from_rating": "a duration found in the maturity-rating column moved back",
+    "duration_in_rating_dropped": "a duration in the rating column dropped; the duration kept",
+    "null_rating_to_g": "an empty maturity rating set to g (the bootcamp's rule)",
+    "maturity_code_untruncated": "a maturity code truncated at the source restored",
+    "duration_unparseable": "a duration that is neither minutes nor seasons set to null",
+    "date_unparseable": "a date_added that is not 'Month D, YYYY' set to null",
+    "wrong_field_count": "the row has more or fewer fields than the header",
+    "bad_show_id": "show_id is not s<number>",
+    "bad_type": "type is neither Movie nor TV Show",
+    "missing_title": "the title is empty",
+    "bad_release_year": f"release_year is not a year from {MIN_YEAR} to {MAX_YEAR}",
+    "duplicate_show_id": "the show_id appeared earlier in the same file",
+    "bad_user_id": f"userId is not an integer from 1 to {MAX_USER_ID}",
+    "bad_rating": f"rating is not {MIN_RATING}-{MAX_RATING} in steps of 0.5",
+    "bad_timestamp": "timestamp is not Unix seconds before 2100",
+    "unknown_title": "movieId matches no title in the catalogues",
+}

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from common import tables
 from loader import clean
+from loader.progress import FileReport, LoadProgress
 from loader.read import (
     CarefulRestart,
     LoadError,
@@ -34,7 +35,6 @@ from loader.read import (
     read_ratings,
     read_titles,
 )
-from loader.report import FileReport, LoadProgress
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 LOAD_LOCK = 0x5EC_10AD  # pg advisory lock key: one load at a time
@@ -151,6 +151,9 @@ def stage_titles(sources: list[SourceFile], hashes: dict[SourceFile, str]) -> St
             if record.fields is None:
                 report.rejected(record.line, None, "wrong_field_count", record.text[:200])
                 continue
+            report.missing_before.update(
+                c for c in clean.TITLE_COLUMNS if not record.fields[c].strip()
+            )
             show_id = record.fields["show_id"].strip()
             try:
                 row = clean.clean_title(source.platform, record.fields)
@@ -163,6 +166,7 @@ def stage_titles(sources: list[SourceFile], hashes: dict[SourceFile, str]) -> St
             seen.add(row.id)
             if row.repairs:
                 report.repaired(record.line, show_id, row.repairs.items)
+            report.missing_after.update(clean.missing_after_cleaning(row))
             staged.rows.append(row)
             report.rows_loaded += 1
         staged.reports.append(report)
@@ -257,6 +261,7 @@ def _copy_ratings_file(
                 report.rejected(
                     line, None, "wrong_field_count", f"{text[:200]!r} has the wrong field count"
                 )
+            _count_missing_ratings(report, batch)
             keep, failed = clean.check_ratings(
                 batch.user_id, batch.rating, batch.timestamp, batch.movie_id, known
             )
@@ -283,8 +288,22 @@ def _copy_ratings_file(
             counts += np.bincount(index, minlength=len(counts))
             seq += n
             report.rows_loaded += n
+            report.missing_after["timestamp"] += table.column("rated_at").null_count
             progress.advance(len(batch))
     return seq
+
+
+def _count_missing_ratings(report: FileReport, batch) -> None:
+    """Empty (or unparseable) fields per column, before any row is rejected."""
+    for column, values in zip(
+        clean.RATING_COLUMNS,
+        (batch.user_id, batch.rating, batch.timestamp, batch.movie_id),
+        strict=True,
+    ):
+        empty = values.null_count
+        if pa.types.is_string(values.type):
+            empty += pc.sum(pc.equal(pc.utf8_trim_whitespace(values), "")).as_py() or 0
+        report.missing_before[column] += empty
 
 
 def _reject_ratings(report: FileReport, batch, keep: np.ndarray, failed: np.ndarray) -> None:
@@ -405,6 +424,9 @@ def _record(
                 "rows_rejected": r.rows_rejected,
                 "repairs": dict(r.repairs),
                 "rejects": dict(r.rejects),
+                "missing": r.missing(
+                    clean.TITLE_COLUMNS if r.kind == "titles" else clean.RATING_COLUMNS
+                ),
             }
             for r in reports
         ],

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from common.db import create_engine
 from common.platforms import Platform
 from loader.load import LoadResult, run_load
-from loader.report import LoadProgress
+from loader.progress import LoadProgress
 
 DATA_TABLES = ("titles", "title_cast", "title_genres", "ratings")
 

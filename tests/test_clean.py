@@ -316,3 +316,25 @@ def test_every_half_step_from_half_to_five_is_a_valid_rating():
         pa.array(["as1"]),
     )
     assert keep.all()
+
+
+def test_a_repeated_cast_name_is_kept_once_and_named_in_the_repair():
+    repairs = clean.Repairs()
+    assert clean.split_names("Ann Lee, Bo Chan, Ann Lee", repairs) == ["ann lee", "bo chan"]
+    assert ("cast_duplicate_dropped", "ann lee") in repairs.items
+
+
+def test_missing_after_cleaning_names_the_empty_source_columns():
+    raw = dict.fromkeys(clean.TITLE_COLUMNS, "")
+    raw |= {"show_id": "s1", "type": "Movie", "title": "X", "release_year": "2000"}
+    raw |= {"director": "None", "rating": "", "duration": "", "cast": "1"}
+    missing = clean.missing_after_cleaning(clean_title(Platform.amazon, raw))
+    assert missing == [
+        "director",
+        "cast",
+        "country",
+        "date_added",
+        "duration",
+        "listed_in",
+        "description",
+    ]

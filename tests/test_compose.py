@@ -52,12 +52,13 @@ SETTINGS = {
     "roles": "loader.roles:RoleSettings",
     "loader": "common.settings:DatabaseSettings",
     "trainer": "services.recommender.settings:Settings",
+    "report": "loader.report.settings:Settings",
     "catalog": "services.catalog.settings:Settings",
     "recommender": "services.recommender.settings:Settings",
     "gateway": "services.gateway.settings:Settings",
 }
 # One-shot jobs: their commands take flags; the services are configured by environment only.
-JOBS = {"roles", "loader", "trainer"}
+JOBS = {"roles", "loader", "trainer", "report"}
 # The official image's documented variables (https://hub.docker.com/_/postgres), for it alone.
 POSTGRES_IMAGE = "postgres"
 POSTGRES_IMAGE_ENV = {
@@ -80,7 +81,12 @@ APP_MODULES = {
 }
 # Files the code finds next to itself at run time rather than by importing them.
 DATA_FILES = {
-    "loader": ["migrations/env.py", "migrations/script.py.mako", "migrations/versions"],
+    "loader": [
+        "migrations/env.py",
+        "migrations/script.py.mako",
+        "migrations/versions",
+        "loader/report/template.html.j2",
+    ],
     "recommender": [],
     "catalog": [],
     "gateway": ["services/gateway/static/index.html"],
@@ -92,6 +98,7 @@ EXPECTED_DEPENDS_ON = {
     "trainer": {"loader": "service_completed_successfully"},
     "catalog": {"loader": "service_completed_successfully"},
     "recommender": {"trainer": "service_completed_successfully"},
+    "report": {"trainer": "service_completed_successfully"},
     "gateway": {"catalog": "service_healthy", "recommender": "service_healthy"},
 }
 SECRET_KEY = re.compile(r"password|passwd|secret|token", re.IGNORECASE)
@@ -682,7 +689,7 @@ def test_ports_urls_and_healthchecks_agree(monkeypatch: pytest.MonkeyPatch) -> N
 def test_volumes_hold_the_data_the_processes_use(monkeypatch: pytest.MonkeyPatch) -> None:
     raw = compose_raw()
     services = compose_resolved()["services"]
-    assert set(raw["volumes"]) == {"pgdata", "models"}
+    assert set(raw["volumes"]) == {"pgdata", "models", "report"}
     assert services["postgres"]["volumes"] == ["pgdata:/var/lib/postgresql/data"]
     assert raw["services"]["loader"]["volumes"] == ["${DATA_DIR:-./data}:/data:ro"]
     model_dir = {
@@ -691,6 +698,14 @@ def test_volumes_hold_the_data_the_processes_use(monkeypatch: pytest.MonkeyPatch
     # The trainer writes the model files; the recommender replicas only read them.
     assert services["trainer"]["volumes"] == [f"models:{model_dir['trainer']}"]
     assert services["recommender"]["volumes"] == [f"models:{model_dir['recommender']}:ro"]
+    # The report job reads the model's metrics and writes the report the gateway serves.
+    report = settings_for("report", monkeypatch)
+    gateway = settings_for("gateway", monkeypatch)
+    assert services["report"]["volumes"] == [
+        f"models:{report.model_dir}:ro",
+        f"report:{report.report_dir}",
+    ]
+    assert services["gateway"]["volumes"] == [f"report:{gateway.report_dir}:ro"]
 
 
 # === 2. Commands are real entry points ==========================================================

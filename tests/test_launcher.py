@@ -74,6 +74,11 @@ def test_one_command_runs_everything_and_a_second_run_reuses_it(home):
         }
         assert httpx.get(base + "/dataset").json()["synthetic"] is True
         assert "<html" in httpx.get(base + "/").text.lower()
+        # The insights report is built after training, and the gateway serves it.
+        assert "insights report:" in output
+        report = httpx.get(base + "/report")
+        assert report.status_code == 200 and "text/html" in report.headers["content-type"]
+        assert "Synthetic data." in report.text and 'data-figure="signal"' in report.text
         recs = httpx.get(base + "/users/3/recommendations", params={"n": 3}).json()
         assert len(recs["items"]) == 3 and recs["items"][0]["title"]["title"].startswith(
             "synthetic"
@@ -96,6 +101,7 @@ def test_one_command_runs_everything_and_a_second_run_reuses_it(home):
     try:
         assert "data unchanged" in output
         assert "training a model" not in output
+        assert "building the insights report" not in output, "an unchanged report was rebuilt"
         assert httpx.get(f"http://127.0.0.1:{ports['gateway']}/health/ready").status_code == 200
     finally:
         stop(second, ports)

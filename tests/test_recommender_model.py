@@ -6,6 +6,7 @@ import pyarrow as pa
 import pytest
 from surprise import Dataset, Reader
 
+from common import stats
 from services.recommender import evaluation
 from services.recommender.data import Ratings, build_trainset, deduplicate, split
 from services.recommender.model import ARRAYS, ArtifactError, load, save, top
@@ -61,8 +62,8 @@ def test_the_trainer_learns_a_planted_low_rank_structure():
 
 def test_the_signal_check_finds_planted_item_signal_and_none_in_shuffled_ratings():
     data, _ = planted()
-    found = evaluation.signal(data.items, data.ratings, n_groups=len(data.item_ids), seed=0)
-    shuffled = evaluation.signal(
+    found = stats.signal(data.items, data.ratings, n_groups=len(data.item_ids), seed=0)
+    shuffled = stats.signal(
         data.items,
         np.random.default_rng(5).permutation(data.ratings),
         n_groups=len(data.item_ids),

@@ -1,7 +1,11 @@
 """Gateway settings, from environment variables only."""
 
 from functools import lru_cache
+from pathlib import Path
 
+from pydantic import Field
+
+from common.embedded import data_home
 from common.settings import ServiceSettings
 
 
@@ -16,6 +20,8 @@ class Settings(ServiceSettings):
     connect_timeout_s: float = 0.5
     read_timeout_s: float = 1.5
     max_connections: int = 100
+    # Where `python -m loader.report` writes; served at /report when a report is there.
+    report_dir: Path = Field(default_factory=lambda: data_home() / "report")
 
 
 @lru_cache

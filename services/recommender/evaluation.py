@@ -1,5 +1,4 @@
-"""Offline evaluation: error and ranking metrics on a held-out split, and how much item signal
-the ratings carry at all.
+"""Offline evaluation: error and ranking metrics on a held-out split.
 
 Ranking protocol: for every user with ratings in the held-out split, that user's held-out
 titles are ranked by predicted score (ties in random order, seeded); the top 10 are the
@@ -51,33 +50,3 @@ def scores(truth: np.ndarray, predicted: np.ndarray, users: np.ndarray, *, seed:
     return {"rmse": rmse(truth, predicted), "mae": mae(truth, predicted)} | ranking(
         users, truth, predicted, seed=seed
     )
-
-
-def signal(
-    groups: np.ndarray, ratings: np.ndarray, *, n_groups: int, seed: int, shuffles: int = 10
-) -> dict:
-    """How far the spread of per-group mean ratings (per title, or per user) is from what
-    the same ratings, assigned to groups at random, would give."""
-
-    def spread(values: np.ndarray) -> tuple[float, float]:
-        counts = np.bincount(groups, minlength=n_groups)
-        means = (
-            np.bincount(groups, weights=values, minlength=n_groups)[counts > 0] / counts[counts > 0]
-        )
-        weights = counts[counts > 0]
-        between = np.average((means - values.mean()) ** 2, weights=weights)
-        return float(np.std(means)), float(between / values.var())
-
-    observed_std, observed_share = spread(ratings)
-    rng = np.random.default_rng(seed)
-    random = np.array([spread(rng.permutation(ratings)) for _ in range(shuffles)])
-    random_std, random_share = random.mean(axis=0)
-    return {
-        "std_of_means": observed_std,
-        "random_std_of_means": float(random_std),
-        "random_std_of_means_sd": float(random[:, 0].std()),
-        "std_ratio": observed_std / float(random_std),
-        "z": float((observed_std - random_std) / max(random[:, 0].std(), 1e-12)),
-        "variance_explained": observed_share,
-        "random_variance_explained": float(random_share),
-    }

@@ -28,7 +28,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from surprise import SVD, BaselineOnly
 
-from common.db import create_engine, unavailable_reason
+from common import stats
+from common.db import create_engine, error_line
 from services.recommender import evaluation
 from services.recommender.data import (
     RATING_SCALE,
@@ -311,8 +312,7 @@ def train(
     try:
         table = read_ratings(engine)
     except (DBAPIError, PoolTimeout) as exc:
-        reason = unavailable_reason(exc) or str(exc).splitlines()[0]
-        raise TrainerError(f"cannot read the ratings: {reason}") from None
+        raise TrainerError(f"cannot read the ratings: {error_line(exc)}") from None
     finally:
         engine.dispose()
     if table.num_rows == 0:
@@ -348,12 +348,8 @@ def train(
         clock.log(f"held-out RMSE: {rmses}")
     clock.log("measuring the item and user signal")
     signal = {
-        "titles": evaluation.signal(
-            data.items, data.ratings, n_groups=len(data.item_ids), seed=seed
-        ),
-        "users": evaluation.signal(
-            data.users, data.ratings, n_groups=len(data.user_ids), seed=seed
-        ),
+        "titles": stats.signal(data.items, data.ratings, n_groups=len(data.item_ids), seed=seed),
+        "users": stats.signal(data.users, data.ratings, n_groups=len(data.user_ids), seed=seed),
     }
     clock.lap("evaluate")
 

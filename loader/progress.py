@@ -34,7 +34,16 @@ class FileReport:
     rows_rejected: int = 0
     repairs: Counter = field(default_factory=Counter)
     rejects: Counter = field(default_factory=Counter)
+    # Empty fields per column as delivered, and nulls per column as loaded.
+    missing_before: Counter = field(default_factory=Counter)
+    missing_after: Counter = field(default_factory=Counter)
     issues: list[Issue] = field(default_factory=list)
+
+    def missing(self, columns: tuple[str, ...]) -> dict[str, dict[str, int]]:
+        """column -> {"before": n, "after": n}, every column listed, zeros included."""
+        return {
+            c: {"before": self.missing_before[c], "after": self.missing_after[c]} for c in columns
+        }
 
     def repaired(self, line: int, record: str | None, rules: list[tuple[str, str]]) -> None:
         self.rows_repaired += 1
