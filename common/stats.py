@@ -37,7 +37,7 @@ def random_assignment(
     def spread(group_sums: np.ndarray) -> tuple[float, float, np.ndarray]:
         means = group_sums[present] / counts[present]
         between = np.average((means - mean) ** 2, weights=counts[present])
-        return float(np.std(means)), float(between / variance), means
+        return float(np.std(means)), float(between / variance) if variance else 0.0, means
 
     observed_std, observed_share, _ = spread(sums)
     rng = np.random.default_rng(seed)
@@ -51,7 +51,7 @@ def random_assignment(
         "std_of_means": observed_std,
         "random_std_of_means": random_std,
         "random_std_of_means_sd": float(stds.std()),
-        "std_ratio": observed_std / random_std,
+        "std_ratio": observed_std / random_std if random_std else None,
         "z": float((observed_std - random_std) / max(stds.std(), 1e-12)),
         "variance_explained": observed_share,
         "random_variance_explained": float(np.mean([share for _, share, _ in random])),

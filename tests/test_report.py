@@ -239,7 +239,7 @@ def test_a_report_without_ratings_or_model_leaves_those_parts_out(new_database, 
     assert "ratings" not in page.facts and 'id="signal"' not in html
     assert {p.stem for p in built.figures} == set(page.images)
     assert "rating_values" not in page.images and "titles_per_platform" in page.images
-    assert "No model in" in html
+    assert "No model to show: no model in" in html
 
 
 def test_the_model_section_shows_the_trainers_metrics(demo_db, demo_model, tmp_path):
@@ -327,3 +327,42 @@ def test_every_cleaning_rule_is_explained_on_the_report():
     named |= set(clean.RATING_RULES)
     assert len(named) >= 20
     assert named <= set(clean.RULE_EXPLANATIONS), named - set(clean.RULE_EXPLANATIONS)
+
+
+def test_a_load_recorded_before_missing_values_were_kept_says_so(new_database, tmp_path):
+    from tests.loading import write_tiny_catalogues
+
+    url = new_database()
+    load(url, write_tiny_catalogues(tmp_path / "titles"), None)
+    query(url, "UPDATE load_files SET missing = NULL")
+    html = build_report(url, tmp_path / "out").page.read_text()
+    assert "predates the missing-value record" in html
+    assert "missing_values" not in Page(html).images
+
+
+def test_a_tiny_odd_data_set_still_gives_a_whole_report(new_database, tmp_path):
+    """No films at all, two ratings of the same value, and a model folder from another
+    trainer: every part degrades to what can be said, nothing raises."""
+    from common.platforms import Platform
+    from tests.loading import TITLES_HEADER
+
+    titles = tmp_path / "titles"
+    titles.mkdir()
+    for platform in Platform:
+        row = f"s1,TV Show,{platform.value} show,,,,,2020,TV-MA,2 Seasons,Dramas,A show.\r\n"
+        (titles / platform.catalogue_file).write_text(TITLES_HEADER + row, newline="")
+    ratings = tmp_path / "ratings"
+    ratings.mkdir()
+    (ratings / "1.csv").write_text("userId,rating,timestamp,movieId\n1,4.0,,as1\n2,4.0,,ns1\n")
+    odd_model = tmp_path / "models" / "current"
+    odd_model.mkdir(parents=True)
+    (odd_model / "metadata.json").write_text('{"version": "x"}')
+    url = new_database()
+    load(url, titles, ratings)
+
+    built = build_report(url, tmp_path / "out", tmp_path / "models")
+    page = Page(built.page.read_text())
+    assert page.facts["films"][0] == 0 and page.facts["ratings"][0] == 2
+    assert page.facts["title_signal_z"][0] == 0.0
+    assert "lacks created_at, algorithm, params" in built.page.read_text()
+    assert {p.stem for p in built.figures} == set(page.images) >= {"durations", "signal"}

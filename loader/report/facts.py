@@ -16,6 +16,7 @@ from common.platforms import Platform
 from loader.clean import RATING_COLUMNS, TITLE_COLUMNS
 
 PLATFORMS = [p.value for p in Platform]
+FILLED_RATING = "g"  # what the loader loads for an empty maturity rating
 CONCENTRATION = 0.8  # "what share of users gives 80% of the ratings"
 TOP = 10
 SEED = 0
@@ -49,6 +50,8 @@ class Catalogue:
     countries: pd.DataFrame  # country, platform, titles (the most frequent countries)
     no_country: pd.DataFrame  # platform, titles, share
     on_several_platforms: int  # same title and type and year on more than one platform
+    filled_ratings: dict[str, int]  # platform -> empty maturity ratings the loader made "g"
+    latest_added: Any  # the latest date_added: when the catalogues were captured
 
 
 @dataclass
@@ -77,6 +80,10 @@ class Ratings:
     highest_scored: pd.DataFrame  # by raw mean
     highest_damped: pd.DataFrame  # by damped mean
     damping: int  # m, the pseudo-ratings at the global mean
+    damping_agreement: float | None  # Spearman correlation of the plain and damped rankings
+    # The prior weight the data would choose: rating variance / variance between titles' true
+    # means; None when the titles' means vary no more than chance makes them.
+    suggested_damping: float | None
     duplicates: pd.DataFrame  # times, pairs, differing
     signal: Signal
 
@@ -100,7 +107,7 @@ class Facts:
     ratings: Ratings | None  # None when no rating is loaded
     oddities: Oddities
     model: dict | None
-    model_dir: str | None
+    model_problem: str | None  # why there is no model to show
     headline: dict[str, Any] = field(default_factory=dict)
 
 
@@ -120,14 +127,15 @@ def collect(conn: Connection, *, model_dir: Path | None) -> Facts:
     conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
     catalogue = collect_catalogue(conn)
     ratings = collect_ratings(conn)
+    model, model_problem = read_model(model_dir) if model_dir else (None, "no model folder given")
     facts = Facts(
         database=conn.engine.url.render_as_string(hide_password=True),
         load=collect_load(conn),
         catalogue=catalogue,
         ratings=ratings,
         oddities=collect_oddities(conn),
-        model=read_model(model_dir) if model_dir else None,
-        model_dir=str(model_dir) if model_dir else None,
+        model=model,
+        model_problem=model_problem,
     )
     facts.headline = headline(facts)
     return facts
@@ -203,6 +211,11 @@ def _missing(files: pd.DataFrame) -> pd.DataFrame | None:
     return pd.DataFrame(rows)
 
 
+def platform_of(file: str) -> str | None:
+    """The platform whose catalogue `file` is (plain or gzipped)."""
+    return next((p.value for p in Platform if file.startswith(p.catalogue_file)), None)
+
+
 def collect_catalogue(conn: Connection) -> Catalogue:
     genres = frame(
         conn,
@@ -258,6 +271,18 @@ def collect_catalogue(conn: Connection) -> Catalogue:
             "SELECT platform, count(*) FILTER (WHERE country IS NULL) AS titles,"
             " avg((country IS NULL)::int)::float AS share FROM titles GROUP BY 1 ORDER BY 1",
         ),
+        filled_ratings={
+            platform_of(row.file): int(row.n)
+            for row in conn.execute(
+                sa.text(
+                    "SELECT file, (repairs ->> :rule)::int AS n FROM load_files"
+                    " WHERE kind = 'titles' AND load_id = (SELECT max(id) FROM loads)"
+                    " AND repairs ? :rule"
+                ),
+                {"rule": "null_rating_to_g"},
+            )
+        },
+        latest_added=scalar(conn, "SELECT max(date_added) FROM titles"),
         on_several_platforms=scalar(
             conn,
             "SELECT count(*) FROM (SELECT title, type, release_year FROM titles"
@@ -317,6 +342,9 @@ def collect_ratings(conn: Connection) -> Ratings | None:
         "rank_by_damped": per_title_named["damped"].rank(ascending=False, method="min"),
     }
     ranked_columns = [*columns, *ranks]
+    variance = float((values["ratings"] * (values["rating"] - global_mean) ** 2).sum() / total)
+    # Between-title variance, less what sampling noise alone gives title means.
+    true_spread = float(per_title["mean"].var(ddof=0) - (variance / per_title["ratings"]).mean())
 
     def top(ranked: pd.DataFrame, with_ranks: bool = False) -> pd.DataFrame:
         head = ranked.head(TOP)
@@ -340,9 +368,17 @@ def collect_ratings(conn: Connection) -> Ratings | None:
         highest_scored=top(highest, with_ranks=True),
         highest_damped=top(damped, with_ranks=True),
         damping=damping,
+        damping_agreement=_spearman(per_title_named["mean"], per_title_named["damped"]),
+        suggested_damping=variance / true_spread if true_spread > 0 else None,
         duplicates=duplicates,
         signal=signal_result,
     )
+
+
+def _spearman(a: pd.Series, b: pd.Series) -> float | None:
+    if len(a) < 2 or a.nunique() < 2 or b.nunique() < 2:
+        return None
+    return float(a.rank().corr(b.rank()))
 
 
 def share_for(counts: np.ndarray, fraction: float) -> float:
@@ -421,12 +457,28 @@ def collect_oddities(conn: Connection) -> Oddities:
     )
 
 
-def read_model(model_dir: Path) -> dict | None:
-    """The served model's metadata.json, or None when there is no model (or it is unreadable)."""
+MODEL_KEYS = ("version", "created_at", "algorithm", "params")
+EVALUATION_KEYS = ("split", "models", "svd_minus_baseline_rmse")
+
+
+def read_model(model_dir: Path) -> tuple[dict | None, str | None]:
+    """The served model's metadata.json, or None and why there is none to show."""
+    path = model_dir / "current" / "metadata.json"
     try:
-        return json.loads((model_dir / "current" / "metadata.json").read_text())
-    except (OSError, ValueError):
-        return None
+        metadata = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None, f"no model in {model_dir}"
+    except (OSError, ValueError) as exc:
+        return None, f"{path} is unreadable ({exc})"
+    missing = [k for k in MODEL_KEYS if k not in metadata]
+    evaluation = metadata.get("evaluation")
+    if evaluation is not None:
+        missing += [f"evaluation.{k}" for k in EVALUATION_KEYS if k not in evaluation]
+    if not isinstance(metadata.get("params"), dict):
+        missing.append("params")
+    if missing:
+        return None, f"{path} lacks {', '.join(missing)} (a model from another trainer version?)"
+    return metadata, None
 
 
 def headline(facts: Facts) -> dict[str, Any]:
@@ -466,6 +518,7 @@ def headline(facts: Facts) -> dict[str, Any]:
             ),
             "duplicate_pairs_differing": int(r.duplicates["differing"].sum()),
             "title_signal_z": r.signal.titles["z"],
+            "random_top_title_mean": float(r.signal.random_title_means.max()),
             "title_std_of_means": r.signal.titles["std_of_means"],
             "title_random_std_of_means": r.signal.titles["random_std_of_means"],
             "user_signal_z": r.signal.users["z"],

@@ -9,17 +9,19 @@ matplotlib.use("Agg")  # no screen; must precede pyplot
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from loader.report.facts import CONCENTRATION, PLATFORMS, Facts
+from loader.report.facts import CONCENTRATION, FILLED_RATING, PLATFORMS, Facts, platform_of
 
 # The platforms' own brand hues, darkened where needed to read on white.
 COLOURS = {"amazon": "#00A8E1", "disney": "#113CCF", "hulu": "#1AA866", "netflix": "#E50914"}
 NEUTRAL, RANDOM = "#4a5568", "#b0b7c3"
 STYLE = {
     "figure.dpi": 100,
-    "savefig.dpi": 100,
+    # Sharp on high-density screens; the page shows them at their 100-dpi size.
+    "savefig.dpi": 150,
     "font.size": 10,
     "axes.titlesize": 11,
     "axes.titleweight": "bold",
@@ -83,6 +85,18 @@ def release_years(facts: Facts) -> Figure:
         rows = years[years["platform"] == platform]
         if not rows.empty:
             ax.plot(rows["release_year"], rows["titles"], color=COLOURS[platform], label=platform)
+    latest = facts.catalogue.latest_added
+    if latest is not None:
+        ax.axvline(latest.year, color="#999", ls="--", lw=0.8)
+        ax.annotate(
+            f"catalogues captured up to {latest:%b %Y}",
+            (latest.year, 1),
+            xycoords=("data", "axes fraction"),
+            ha="right",
+            va="top",
+            fontsize=8,
+            color=NEUTRAL,
+        )
     ax.set_title("Release years: titles released each year, by platform")
     ax.set_xlabel("release year")
     ax.set_ylabel("titles")
@@ -93,7 +107,8 @@ def release_years(facts: Facts) -> Figure:
 def durations(facts: Facts) -> Figure:
     figure, (films, shows) = _figure(height=3.8, ncols=2, width_ratios=[3, 2])
     minutes = facts.catalogue.film_minutes
-    bins = np.arange(0, max(int(minutes["minutes"].max() or 0), 240) + 10, 10)
+    longest = int(minutes["minutes"].max()) if not minutes.empty else 0
+    bins = np.arange(0, max(longest, 240) + 10, 10)
     for platform in PLATFORMS:
         values = minutes.loc[minutes["platform"] == platform, "minutes"]
         if not values.empty:
@@ -101,29 +116,30 @@ def durations(facts: Facts) -> Figure:
                 values, bins=bins, histtype="step", lw=1.6, color=COLOURS[platform], label=platform
             )
     films.set_yscale("log")
-    films.set_title("Films: minutes (log count; the tail is real)")
+    films.set_title("Films: minutes (log count, so single films show)")
     films.set_xlabel("minutes")
     films.set_ylabel("films")
     _legend(films)
-    seasons = facts.catalogue.seasons.pivot(index="seasons", columns="platform", values="titles")
-    seasons = seasons.reindex(columns=[p for p in PLATFORMS if p in seasons]).fillna(0)
-    bottom = np.zeros(len(seasons))
-    for platform in seasons:
-        shows.bar(
-            seasons.index, seasons[platform], bottom=bottom, color=COLOURS[platform], label=platform
-        )
-        bottom += seasons[platform].to_numpy()
-    _legend(shows)
+    seasons = facts.catalogue.seasons
+    for platform in PLATFORMS:
+        rows = seasons[seasons["platform"] == platform]
+        if not rows.empty:
+            counts = rows.set_index("seasons")["titles"]
+            counts = counts.reindex(range(1, int(counts.index.max()) + 1), fill_value=0)
+            edges = np.arange(0.5, len(counts) + 1)
+            shows.stairs(counts.to_numpy(), edges, lw=1.6, color=COLOURS[platform], label=platform)
     shows.set_yscale("log")
+    shows.set_ylim(bottom=0.7)
     shows.set_title("Shows: seasons (log count)")
     shows.set_xlabel("seasons")
     shows.set_ylabel("shows")
+    _legend(shows)
     return figure
 
 
 def genres(facts: Facts) -> Figure:
     table = facts.catalogue.genres
-    figure, axes = _figure(width=10, height=6.5, nrows=2, ncols=2)
+    figure, axes = _figure(width=10, height=6.5, nrows=2, ncols=2, sharex=True)
     for ax, platform in zip(axes.flat, PLATFORMS, strict=True):
         rows = table[table["platform"] == platform]
         ax.barh(rows["genre"], rows["share"], color=COLOURS[platform])
@@ -144,6 +160,11 @@ def genres(facts: Facts) -> Figure:
 def maturity(facts: Facts) -> Figure:
     table = facts.catalogue.maturity.pivot(index="rating", columns="platform", values="titles")
     table = table.reindex(columns=[p for p in PLATFORMS if p in table]).fillna(0)
+    filled = pd.Series(facts.catalogue.filled_ratings).reindex(table.columns).fillna(0)
+    if filled.any() and FILLED_RATING in table.index:
+        # Shown apart: these titles had no maturity rating; "g" is the loader's stand-in.
+        table.loc[FILLED_RATING] -= filled
+        table.loc[f"(empty, loaded as {FILLED_RATING})"] = filled
     table = table.loc[table.sum(axis=1).sort_values(ascending=False).index]
     share = table / table.sum(axis=0)
     figure, ax = _figure(width=9, height=max(3.0, 0.28 * len(table) + 1.2))
@@ -165,7 +186,7 @@ def maturity(facts: Facts) -> Figure:
     figure.colorbar(
         image, ax=ax, format=PercentFormatter(1.0, decimals=0), label="share of the platform"
     )
-    ax.set_title("Maturity ratings: each platform uses its own codes (counts in the cells)")
+    ax.set_title("Maturity ratings per platform (titles in the cells)")
     return figure
 
 
@@ -189,29 +210,34 @@ def countries(facts: Facts) -> Figure:
 def missing_values(facts: Facts) -> Figure | None:
     if facts.load is None or facts.load.missing is None:
         return None
-    table = (
-        facts.load.missing.query("kind == 'titles'")
-        .groupby("column", sort=False)[["before", "after", "rows"]]
-        .sum()
-    )
-    table = table[(table["before"] > 0) | (table["after"] > 0)]
-    if table.empty:
+    table = facts.load.missing.query("kind == 'titles'")
+    shown = table.groupby("column", sort=False)[["before", "after"]].sum()
+    columns = list(shown.index[(shown["before"] > 0) | (shown["after"] > 0)])
+    if not columns:
         return None
-    figure, ax = _figure(height=max(2.6, 0.45 * len(table) + 1))
-    y = np.arange(len(table))
-    ax.barh(
-        y - 0.2, table["before"] / table["rows"], height=0.4, color=RANDOM, label="as delivered"
+    figure, axes = _figure(
+        width=10, height=max(3.5, 0.5 * len(columns) + 1.5), nrows=2, ncols=2, sharex=True
     )
-    ax.barh(
-        y + 0.2, table["after"] / table["rows"], height=0.4, color=NEUTRAL, label="after cleaning"
+    y = np.arange(len(columns))
+    for ax, platform in zip(axes.flat, PLATFORMS, strict=True):
+        rows = table[table["file"].map(platform_of) == platform].set_index("column")
+        rows = rows.reindex(columns).fillna(0)
+        total = max(rows["rows"].max(), 1)
+        ax.barh(y - 0.2, rows["before"] / total, height=0.4, color=RANDOM, label="as delivered")
+        ax.barh(y + 0.2, rows["after"] / total, height=0.4, color=NEUTRAL, label="after cleaning")
+        ax.set_yticks(y, columns)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.set_title(platform)
+        _grid_across(ax)
+    _legend(axes.flat[0], loc="lower right", fontsize=8)
+    figure.suptitle(
+        "Missing values per catalogue column: share of each platform's rows",
+        x=0.01,
+        ha="left",
+        weight="bold",
     )
-    ax.set_yticks(y, table.index)
-    ax.invert_yaxis()
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    _grid_across(ax)
-    _legend(ax, loc="lower right")
-    ax.set_title("Missing values per catalogue column, before and after cleaning")
-    ax.set_xlabel("share of catalogue rows")
     return figure
 
 
@@ -226,7 +252,8 @@ def rating_values(facts: Facts) -> Figure | None:
     )
     ax.set_xticks(values["rating"])
     ax.yaxis.set_major_formatter(THOUSANDS)
-    ax.set_title(f"Rating values: whole stars are favoured; mean {facts.ratings.mean:.3f}")
+    whole = values.loc[values["rating"] % 1 == 0, "ratings"].sum() / facts.ratings.total
+    ax.set_title(f"Rating values: {whole:.0%} are whole stars; mean {facts.ratings.mean:.3f}")
     ax.set_xlabel("rating")
     ax.set_ylabel("ratings")
     return figure
@@ -306,14 +333,16 @@ def signal(facts: Facts) -> Figure | None:
         (axes[1], s.user_means, s.random_user_means, s.users, "user"),
     ):
         low, high = np.percentile(np.r_[observed, random], [0.1, 99.9])
+        if high - low < 1e-9:  # every mean the same: give the histogram some width
+            low, high = low - 0.5, high + 0.5
         bins = np.linspace(low, high, 60)
         ax.hist(random, bins=bins, color=RANDOM, label="same ratings, assigned at random")
         ax.hist(
             observed, bins=bins, histtype="step", lw=1.8, color=COLOURS["netflix"], label="observed"
         )
         ax.set_title(
-            f"Mean rating per {label}\nspread {summary['std_of_means']:.3f}, at random "
-            f"{summary['random_std_of_means']:.3f} (z = {summary['z']:.1f})"
+            f"Mean rating per {label}\nspread {summary['std_of_means']:.4f}, at random "
+            f"{summary['random_std_of_means']:.4f} (z = {summary['z']:.1f})"
         )
         ax.set_xlabel(f"mean rating of a {label}")
         ax.set_ylabel(f"{label}s")
@@ -337,9 +366,11 @@ def extreme_durations(facts: Facts) -> Figure:
             )
     ax.axvline(300, color="#999", ls="--", lw=0.8)
     ax.set_yticks(range(len(PLATFORMS)), PLATFORMS)
+    ax.invert_yaxis()
     _grid_across(ax)
     ax.set_xlabel("minutes (dashed: 5 hours)")
-    ax.set_title("Every film's length: the sleep-sound videos sit far to the right")
+    over, zero = int((minutes["minutes"] > 300).sum()), int((minutes["minutes"] == 0).sum())
+    ax.set_title(f"Every film's length: {over:,} over 5 hours, {zero:,} at 0 minutes")
     return figure
 
 

@@ -41,8 +41,21 @@ def fact(name: str, value: Any, text: str) -> Markup:
 
 
 TEMPLATES.globals |= {"fact": fact, "PLATFORMS": PLATFORMS, "RULES": RULE_EXPLANATIONS}
+
+
+def _number(value: Any) -> str:
+    """Thousands separated; a whole float (a median of 30.0) without its decimals."""
+    if value is None:
+        return "-"
+    value = _plain(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{value:,}"
+
+
 TEMPLATES.filters |= {
-    "num": lambda v: f"{_plain(v):,}" if v is not None else "-",
+    "num": _number,
+    "utc": lambda moment: moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     "pct": lambda v, digits=1: f"{v:.{digits}%}",
     "dec": lambda v, digits=3: f"{v:.{digits}f}" if v is not None else "-",
     "median": lambda values: _plain(np.median(values)),
