@@ -390,3 +390,48 @@ def test_page_fits_the_screen(
         assert problems == []
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize(("device", "viewport"), [("laptop", LAPTOP), ("phone", PHONE)])
+def test_the_insights_report_reads_well_offline(
+    browser: Browser, demo_db, demo_model, tmp_path: Path, device: str, viewport: dict[str, int]
+) -> None:
+    """The report file on its own: every figure decodes, every link in the menu lands, nothing
+    is fetched from anywhere, and it fits the screen; its screenshot is kept as an artefact."""
+    from common.db import create_engine
+    from loader.report.build import build
+
+    engine = create_engine(demo_db, application_name="tests")
+    try:
+        built = build(engine, out=tmp_path / "report", model_dir=demo_model)
+    finally:
+        engine.dispose()
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on(
+        "request",
+        lambda request: (
+            request.url.startswith(("file:", "data:"))
+            or problems.append(f"request for {request.url}")
+        ),
+    )
+    try:
+        page.goto(built.page.as_uri())
+        broken = page.evaluate(
+            "[...document.images].filter(i => !i.complete || !i.naturalWidth).map(i => i.alt)"
+        )
+        assert broken == []
+        assert page.evaluate("document.images.length") == len(built.figures)
+        dead = page.evaluate(
+            """[...document.querySelectorAll('nav a')]
+                .map(a => a.getAttribute('href')).filter(h => !document.querySelector(h))"""
+        )
+        assert dead == []
+        no_horizontal_overflow(page, viewport["width"])
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / f"report-{device}.png", full_page=True)
+        assert problems == []
+    finally:
+        context.close()
