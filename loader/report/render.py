@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,14 @@ def fact(name: str, value: Any, text: str) -> Markup:
 TEMPLATES.globals |= {"fact": fact, "PLATFORMS": PLATFORMS, "RULES": RULE_EXPLANATIONS}
 
 
+TITLE_WORD = re.compile(r"""(^|[\s("/:-])([^\W\d_])""")
+
+
+def _title_case(text: str) -> str:
+    """How the web page shows a stored (lower-case) title: each word capitalised."""
+    return TITLE_WORD.sub(lambda m: m[1] + m[2].upper(), str(text))
+
+
 def _number(value: Any) -> str:
     """Thousands separated; a whole float (a median of 30.0) without its decimals."""
     if value is None:
@@ -55,6 +64,7 @@ def _number(value: Any) -> str:
 
 TEMPLATES.filters |= {
     "num": _number,
+    "title": _title_case,
     "utc": lambda moment: moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     "pct": lambda v, digits=1: f"{v:.{digits}%}",
     "dec": lambda v, digits=3: f"{v:.{digits}f}" if v is not None else "-",
