@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from common.db import create_engine
+from common.db import engine_at
 from common.throwaway import throwaway_database, throwaway_server
 from loader.load import run_load
 from loader.progress import LoadProgress
@@ -15,14 +15,17 @@ from loader.progress import LoadProgress
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
-def arguments(description: str, *, model: bool = True, seconds: int = 5) -> argparse.ArgumentParser:
-    """The options every benchmark takes."""
+def arguments(
+    description: str, *, model: bool = True, seconds: int | None = 5
+) -> argparse.ArgumentParser:
+    """The options every benchmark takes (--seconds only for those that run for a while)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     if model:
         parser.add_argument("--model-dir", default=os.environ.get("MODEL_DIR"))
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--seconds", type=int, default=seconds)
+    if seconds is not None:
+        parser.add_argument("--seconds", type=int, default=seconds)
     return parser
 
 
@@ -35,15 +38,14 @@ def loaded_database(database_url: str | None, data: Path) -> Iterator[str]:
         return
     with throwaway_server() as server_url, throwaway_database(server_url) as url:
         print(f"loading {data} into a private embedded PostgreSQL ...", flush=True)
-        engine = create_engine(url, application_name="bench")
-        run_load(
-            engine,
-            titles_dir=data / "titles",
-            ratings_dir=data / "ratings",
-            force=True,
-            progress=LoadProgress(quiet=True),
-        )
-        engine.dispose()
+        with engine_at(url, application_name="bench") as engine:
+            run_load(
+                engine,
+                titles_dir=data / "titles",
+                ratings_dir=data / "ratings",
+                force=True,
+                progress=LoadProgress(quiet=True),
+            )
         yield url
 
 

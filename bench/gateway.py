@@ -8,10 +8,9 @@ a model trained first (a few minutes). Needs wrk. Latency with one connection; t
 16 connections.
 """
 
-import numpy as np
-
 from bench.data import arguments, prepared
-from bench.wrk import lua_script, wrk
+from bench.recommender import scripts_for
+from bench.wrk import wrk
 from common.proc import Stack
 from services.recommender.model import load
 
@@ -21,23 +20,10 @@ def main() -> None:
     args = parser.parse_args()
 
     with prepared(args) as (url, model_dir, scratch):
-        model = load(model_dir)
-        rng = np.random.default_rng(0)
-        users = [int(u) for u in rng.choice(model.user_ids, 1000)]
-        titles = [str(t) for t in rng.choice(model.item_ids, 1000)]
-
+        scripts = scripts_for(load(model_dir), scratch)
         routes = {
-            "/predict": lua_script(
-                scratch,
-                "predict",
-                [
-                    ("GET", f"/predict?user_id={u}&title_id={t}", None)
-                    for u, t in zip(users, titles, strict=True)
-                ],
-            ),
-            "/users/{id}/recommendations": lua_script(
-                scratch, "top", [("GET", f"/users/{u}/recommendations?n=10", None) for u in users]
-            ),
+            "/predict": scripts["predict"],
+            "/users/{id}/recommendations": scripts["top-10"],
         }
         stack = Stack(url, model_dir, scratch).start()
         try:

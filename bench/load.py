@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.data import DEFAULT_DATA
-from common.db import create_engine
+from common.db import engine_at
 from common.throwaway import throwaway_database, throwaway_server
 from loader.load import run_load
 from loader.progress import LoadProgress
@@ -26,8 +26,10 @@ SLICE_ROWS = 1_000_000
 
 
 def time_loader(server_url: str, data: Path) -> tuple[float, int]:
-    with throwaway_database(server_url) as url:
-        engine = create_engine(url, application_name="bench")
+    with (
+        throwaway_database(server_url) as url,
+        engine_at(url, application_name="bench") as engine,
+    ):
         started = time.perf_counter()
         result = run_load(
             engine,
@@ -37,20 +39,22 @@ def time_loader(server_url: str, data: Path) -> tuple[float, int]:
             progress=LoadProgress(quiet=True),
         )
         seconds = time.perf_counter() - started
-        engine.dispose()
     return seconds, sum(f.rows_loaded for f in result.files)
 
 
-def time_to_sql(server_url: str, data: Path) -> float:
+def read_slice(data: Path) -> pd.DataFrame:
     with gzip.open(data / "ratings" / "1.csv.gz", "rt") as handle:
-        frame = pd.read_csv(handle, nrows=SLICE_ROWS)
-    with throwaway_database(server_url) as url:
-        engine = create_engine(url, application_name="bench")
+        return pd.read_csv(handle, nrows=SLICE_ROWS)
+
+
+def time_to_sql(server_url: str, frame: pd.DataFrame) -> float:
+    with (
+        throwaway_database(server_url) as url,
+        engine_at(url, application_name="bench") as engine,
+    ):
         started = time.perf_counter()
         frame.to_sql("ratings", engine, index=False, chunksize=10_000)
-        seconds = time.perf_counter() - started
-        engine.dispose()
-    return seconds
+        return time.perf_counter() - started
 
 
 def main() -> None:
@@ -64,7 +68,8 @@ def main() -> None:
         throwaway_server() if args.database_url is None else nullcontext(args.database_url)
     ) as server_url:
         loads = [time_loader(server_url, args.data) for _ in range(args.runs)]
-        to_sql = [time_to_sql(server_url, args.data) for _ in range(args.runs)]
+        frame = read_slice(args.data)
+        to_sql = [time_to_sql(server_url, frame) for _ in range(args.runs)]
 
     rows = loads[0][1]
     load_s = statistics.median(s for s, _ in loads)

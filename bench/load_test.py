@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from bench.data import arguments, prepared
+from bench.reliability import SOURCE
 from bench.wrk import lua_script, wrk
-from common.proc import PROJECT_ROOT, Stack
+from common.proc import Stack
 from services.recommender.model import load
 
-RESULTS = PROJECT_ROOT / "test-artifacts" / "reliability" / "load.json"
+RESULTS = SOURCE / "load.json"
 SERVICES = ("catalog", "recommender", "gateway")
 SWEEP = ["1/1/1", "1/2/1", "1/1/2", "1/2/2", "2/1/2", "2/2/2", "2/2/3"]
 PLATFORMS = ["amazon", "disney", "hulu", "netflix"]

@@ -20,7 +20,7 @@ from surprise import SVD, Trainset
 
 from bench.data import arguments, prepared
 from bench.wrk import lua_script, wrk
-from common.db import create_engine
+from common.db import engine_at
 from common.proc import Service, free_port
 from services.recommender.model import Model, load
 
@@ -105,13 +105,11 @@ def measure(url: str, scripts: dict[str, Path], seconds: int) -> dict[str, float
 
 
 def delete_bench_ratings(url: str) -> None:
-    engine = create_engine(url, application_name="bench")
-    with engine.begin() as conn:
+    with engine_at(url, application_name="bench") as engine, engine.begin() as conn:
         conn.execute(
             sa.text("DELETE FROM ratings WHERE source = 'api' AND user_id >= :first"),
             {"first": BENCH_USERS},
         )
-    engine.dispose()
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ load.json). Run the tests and `python -m bench.load_test` first."""
 import json
 from datetime import UTC, datetime
 
-from common.proc import PROJECT_ROOT
+from common.files import PROJECT_ROOT
 
 SOURCE = PROJECT_ROOT / "test-artifacts" / "reliability"
 OUT = PROJECT_ROOT / "docs" / "reliability.md"

@@ -15,29 +15,22 @@ from pathlib import Path
 import pandas as pd
 
 from bench.data import arguments, loaded_database
-from common.db import create_engine
+from common.db import engine_at
 from loader.report.build import build
 from loader.report.facts import share_for
 
 
 def time_report(url: str, out: Path) -> tuple[float, dict[str, float]]:
-    engine = create_engine(url, application_name="bench")
-    try:
+    with engine_at(url, application_name="bench") as engine:
         built = build(engine, out=out, model_dir=None)
-    finally:
-        engine.dispose()
     return built.seconds, built.phases
 
 
 def time_dataframe_way(url: str) -> float:
     """The seed's notebook: the whole ratings table in memory, then the headline numbers."""
-    engine = create_engine(url, application_name="bench")
     started = time.perf_counter()
-    try:
-        with engine.connect() as conn:
-            ratings = pd.read_sql("SELECT user_id, title_id, rating FROM ratings", conn)
-    finally:
-        engine.dispose()
+    with engine_at(url, application_name="bench") as engine, engine.connect() as conn:
+        ratings = pd.read_sql("SELECT user_id, title_id, rating FROM ratings", conn)
     per_user = ratings.groupby("user_id").size()
     per_title = ratings.groupby("title_id")["rating"].agg(["size", "mean"])
     share_for(per_user.to_numpy(), 0.8)
@@ -50,7 +43,7 @@ def time_dataframe_way(url: str) -> float:
 
 
 def main() -> None:
-    parser = arguments(__doc__.splitlines()[0], model=False)
+    parser = arguments(__doc__.splitlines()[0], model=False, seconds=None)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with loaded_database(args.database_url, args.data) as url, tempfile.TemporaryDirectory() as tmp:

@@ -1,5 +1,9 @@
 """The one place that builds SQLAlchemy engines."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
@@ -39,6 +43,16 @@ def create_engine(
     )
 
 
+@contextmanager
+def engine_at(url: str, *, application_name: str, **options: Any) -> Iterator[Engine]:
+    """An engine for one job (create_engine's options), disposed of when the job ends."""
+    engine = create_engine(url, application_name=application_name, **options)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def unavailable_reason(exc: BaseException) -> str | None:
     """Why the database cannot answer, when that is what `exc` says; None for any other error."""
     if isinstance(exc, sa.exc.TimeoutError):
@@ -60,11 +74,11 @@ def error_line(exc: BaseException) -> str:
     return unavailable_reason(exc) or (text.splitlines() or [type(exc).__name__])[0]
 
 
-def check_database(engine: Engine, table: str = "titles") -> str | None:
-    """None when the database answers and holds `table`; otherwise the reason it does not."""
+def check_database(engine: Engine) -> str | None:
+    """None when the database answers and holds the titles; otherwise the reason it does not."""
     try:
         with engine.connect() as conn:
-            conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1")
+            conn.exec_driver_sql("SELECT 1 FROM titles LIMIT 1")
     except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
         return unavailable_reason(exc) or f"unexpected error: {type(exc).__name__}"
     return None

@@ -5,9 +5,9 @@ import os
 import warnings
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from common.files import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
 
 
 def data_home() -> Path:
@@ -45,13 +45,10 @@ class EmbeddedServer:
         self._server.cleanup()
 
 
-def start(pgdata: Path) -> str:
-    """Start (or join) the embedded server in `pgdata` and return its URL."""
+def default_url() -> str:
+    """The URL used when neither --database-url nor DATABASE_URL is given: the embedded server
+    in the data folder, started (or joined)."""
+    pgdata = data_home() / "pg"
     url = EmbeddedServer(pgdata).url
     log.info("embedded PostgreSQL running in %s", pgdata)
     return url
-
-
-def default_url() -> str:
-    """The URL used when neither --database-url nor DATABASE_URL is given."""
-    return start(data_home() / "pg")

@@ -98,13 +98,6 @@ class RequestMiddleware:
         status = 500
 
         declared = headers.get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            status = 413
-            await self._too_large(send, rid)
-            self._record(scope, status, started)
-            request_id.reset(token)
-            return
-
         received, refused = 0, False
 
         async def limited_receive() -> Message:
@@ -130,7 +123,11 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_id)
+            if declared.isdigit() and int(declared) > self.max_body_bytes:
+                status = 413
+                await self._too_large(send, rid)
+            else:
+                await self.app(scope, limited_receive, send_with_id)
         finally:
             self._record(scope, status, started)
             request_id.reset(token)

@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from common.files import PROJECT_ROOT
 
 
 def free_port() -> int:
@@ -56,17 +56,17 @@ class Service:
         )
         return self
 
-    def wait(self, path: str = "/health/ready", timeout: float = 60.0, expect: int = 200) -> None:
+    def wait(self, path: str = "/health/ready", timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(
                     f"{self.name} exited with {self.process.returncode}; see {self.log_path}"
                 )
-            if http_status(self.url + path) == expect:
+            if http_status(self.url + path) == 200:
                 return
             time.sleep(0.2)
-        raise TimeoutError(f"{self.name} did not answer {path} with {expect} in {timeout:.0f} s")
+        raise TimeoutError(f"{self.name} did not answer {path} with 200 in {timeout:.0f} s")
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

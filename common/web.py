@@ -2,6 +2,7 @@
 
 import enum
 import logging
+from contextlib import asynccontextmanager
 from functools import cache
 from typing import Any, NoReturn
 
@@ -175,16 +176,19 @@ def make_app(
     title: str,
     description: str,
     settings: Any,
-    lifespan: Any,
+    lifespan: Any = None,
     database: bool = False,
 ) -> FastAPI:
     """A FastAPI app with what every service has: strict errors, request ids, JSON access
     logs, Prometheus metrics at /metrics, a body size limit, and CORS only when configured;
-    with `database`, a database that is down or slow answers 503 with the reason."""
+    with `database`, an engine in app.state.engine for the app's lifetime, and a database
+    that is down or slow answers 503 with the reason."""
     from fastapi.middleware.cors import CORSMiddleware
 
     from common.observability import REQUEST_ID_HEADER, RequestMiddleware, metrics
 
+    if database:
+        lifespan = _with_engine(lifespan, settings, service)
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     install_error_handlers(app)
     if database:
@@ -210,6 +214,25 @@ def make_app(
         return Health(status="ok")
 
     return app
+
+
+def _with_engine(lifespan: Any, settings: Any, service: str) -> Any:
+    """`lifespan` (if any) run inside the lifetime of the service's database engine."""
+
+    @asynccontextmanager
+    async def with_engine(app: FastAPI):
+        # No connection is made here: the service starts even while the database is down.
+        app.state.engine = settings.engine(service)
+        try:
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    yield
+        finally:
+            app.state.engine.dispose()
+
+    return with_engine
 
 
 def install_database_error_handler(app: FastAPI) -> None:

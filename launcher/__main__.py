@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 from common import embedded
-from common.db import create_engine
+from common.db import engine_at
 from common.proc import Stack
 from common.reports import PAGE
+from common.settings import DatabaseSettings
 from loader.demo import write_demo
 from loader.load import run_load
 from loader.progress import LoadProgress, print_summary
@@ -47,17 +48,13 @@ def port_is_free(port: int) -> bool:
 
 def load_data(url: str, data: Path) -> bool:
     """Load the data unless it is already loaded; True when something new was loaded."""
-    engine = create_engine(url, application_name="launcher")
-    try:
-        with LoadProgress() as progress:
-            result = run_load(
-                engine,
-                titles_dir=data / "titles",
-                ratings_dir=data / "ratings",
-                progress=progress,
-            )
-    finally:
-        engine.dispose()
+    with engine_at(url, application_name="launcher") as engine, LoadProgress() as progress:
+        result = run_load(
+            engine,
+            titles_dir=data / "titles",
+            ratings_dir=data / "ratings",
+            progress=progress,
+        )
     if result.unchanged_since is not None:
         say(f"data unchanged since load #{result.unchanged_since}; nothing to load")
         return False
@@ -68,14 +65,12 @@ def load_data(url: str, data: Path) -> bool:
 def build_report(url: str, report_dir: Path, model_dir: Path) -> None:
     """The insights report; the system runs without it, so a failure is only reported."""
     say("building the insights report")
-    engine = create_engine(url, application_name="launcher")
     try:
-        built = build(engine, out=report_dir, model_dir=model_dir)
+        with engine_at(url, application_name="launcher") as engine:
+            built = build(engine, out=report_dir, model_dir=model_dir)
     except ReportError as exc:
         say(f"warning: no insights report: {exc}")
         return
-    finally:
-        engine.dispose()
     say(f"insights report: {built.page} ({built.seconds:.1f} s)")
 
 
@@ -93,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     home = embedded.data_home()
-    own_database = bool(os.environ.get("DATABASE_URL"))
-    url = os.environ.get("DATABASE_URL") or embedded.start(home / "pg")
+    database = DatabaseSettings()
+    own_database = bool(database.database_url)
+    url = database.resolved_database_url()
     say(f"database: {'DATABASE_URL' if own_database else home / 'pg'}")
 
     if args.data_dir:

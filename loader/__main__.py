@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from common.db import create_engine, error_line
+from common.db import engine_at, error_line
 from common.settings import DatabaseSettings
 from loader.load import run_load
 from loader.progress import LoadProgress, print_summary
@@ -37,9 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     url = args.database_url or DatabaseSettings().resolved_database_url()
-    engine = create_engine(url, application_name="loader")
     try:
-        with LoadProgress(quiet=args.quiet) as progress:
+        with (
+            engine_at(url, application_name="loader") as engine,
+            LoadProgress(quiet=args.quiet) as progress,
+        ):
             result = run_load(
                 engine,
                 titles_dir=args.titles_dir,
@@ -53,8 +55,6 @@ def main(argv: list[str] | None = None) -> int:
     except (DBAPIError, PoolTimeout) as exc:
         print(f"loader: error: database: {error_line(exc)}", file=sys.stderr)
         return 1
-    finally:
-        engine.dispose()
     if result.unchanged_since is not None:
         print(
             f"Nothing to do: these files are already loaded (load #{result.unchanged_since}). "

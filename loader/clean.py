@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.platforms import PLATFORM_BY_PREFIX, TITLE_TYPES, Platform
+from common.platforms import PLATFORM_BY_PREFIX, TITLE_TYPES, Platform, is_title_id
 
 # Bump when a rule changes, so an unchanged data set is still reloaded under the new rules.
 RULES_VERSION = 2
@@ -61,7 +61,6 @@ ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 LINE_BREAK = re.compile("[\r\n\u2028\u2029\x85\v\f]")
 WHITESPACE_RUN = re.compile(r"\s+")
 SHOW_ID = re.compile(r"s[1-9]\d{0,8}")
-TITLE_ID = re.compile(r"([adhn])(s[1-9]\d{0,8})")
 DURATION = re.compile(r"(\d{1,5})\s*(min|mins|minutes?|seasons?)", re.IGNORECASE)
 # Name suffixes that a comma split tears off the name they belong to.
 NAME_SUFFIX = re.compile(r"(jr|sr|ph\.?\s?d|md|m\.d|esq|ii|iii|iv)\.?", re.IGNORECASE)
@@ -74,6 +73,7 @@ UNTRUNCATED_MATURITY = {
     "16": "16+",
 }
 NULL_WORDS = {"none"}
+FILLED_RATING = "g"  # an empty maturity rating, as the bootcamp's ETL filled it
 
 
 class Reject(ValueError):
@@ -132,10 +132,9 @@ def build_id(platform: Platform, show_id: str) -> str:
 
 def parse_id(title_id: str) -> tuple[Platform, str]:
     """The inverse of build_id."""
-    match = TITLE_ID.fullmatch(title_id)
-    if not match:
+    if not is_title_id(title_id):
         raise ValueError(f"title id {title_id!r} is not [adhn]s<number>")
-    return PLATFORM_BY_PREFIX[match[1]], match[2]
+    return PLATFORM_BY_PREFIX[title_id[0]], title_id[1:]
 
 
 def parse_duration(raw: str | None) -> tuple[int, str] | None:
@@ -258,7 +257,7 @@ def clean_title(platform: Platform, raw: dict[str, str]) -> TitleRow:
         maturity = ""
     rating = clean_text(maturity, "rating", repairs)
     if rating is None:
-        rating = "g"
+        rating = FILLED_RATING
         repairs.add("null_rating_to_g", "maturity rating was empty")
     elif rating in UNTRUNCATED_MATURITY:
         repairs.add("maturity_code_untruncated", f"{rating!r} -> {UNTRUNCATED_MATURITY[rating]!r}")
@@ -323,11 +322,17 @@ def _looks_like_duration(raw: str | None) -> bool:
 MAX_TIMESTAMP = 4_102_444_800  # 2100-01-01, seconds since the epoch
 
 
+def title_index(movie_id: pa.Array, known: pa.Array) -> pa.Array:
+    """Each movieId's position in `known` (the loaded title ids); null when it is no title."""
+    return pc.index_in(movie_id, value_set=known)
+
+
 def check_ratings(
-    user_id: pa.Array, rating: pa.Array, timestamp: pa.Array, movie_id: pa.Array, known: pa.Array
+    user_id: pa.Array, rating: pa.Array, timestamp: pa.Array, title: pa.Array
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which rows to keep, and for the others the index of the first rule they break
-    (an index into RATING_RULES). Nulls stand for values the reader could not parse.
+    (an index into RATING_RULES). Nulls stand for values the reader could not parse;
+    `title` is title_index(movie_id, known).
     """
     checks = [
         pc.and_(pc.greater_equal(user_id, 1), pc.less_equal(user_id, MAX_USER_ID)),
@@ -339,7 +344,7 @@ def check_ratings(
             pc.is_null(timestamp),
             pc.and_(pc.greater_equal(timestamp, 0), pc.less(timestamp, MAX_TIMESTAMP)),
         ),
-        pc.is_in(movie_id, value_set=known),
+        pc.is_valid(title),
     ]
     passed = np.stack([c.fill_null(False).to_numpy(zero_copy_only=False) for c in checks])
     keep = passed.all(axis=0)

@@ -98,15 +98,15 @@ def run_load(
             migrate(conn)
             key = fingerprint(hashes.items())
             if not force:
-                same = conn.execute(
-                    sa.select(tables.loads.c.id)
-                    .where(tables.loads.c.fingerprint == key)
+                latest = conn.execute(
+                    sa.select(tables.loads.c.id, tables.loads.c.fingerprint)
                     .order_by(tables.loads.c.id.desc())
                     .limit(1)
-                ).scalar()
-                latest = conn.execute(sa.select(sa.func.max(tables.loads.c.id))).scalar()
-                if same is not None and same == latest:
-                    return LoadResult(None, [], time.monotonic() - started, unchanged_since=same)
+                ).one_or_none()
+                if latest is not None and latest.fingerprint == key:
+                    return LoadResult(
+                        None, [], time.monotonic() - started, unchanged_since=latest.id
+                    )
 
             conn.commit()
             progress.step("cleaning the four catalogues ...")
@@ -262,9 +262,8 @@ def _copy_ratings_file(
                     line, None, "wrong_field_count", f"{text[:200]!r} has the wrong field count"
                 )
             _count_missing_ratings(report, batch)
-            keep, failed = clean.check_ratings(
-                batch.user_id, batch.rating, batch.timestamp, batch.movie_id, known
-            )
+            title = clean.title_index(batch.movie_id, known)
+            keep, failed = clean.check_ratings(batch.user_id, batch.rating, batch.timestamp, title)
             if not keep.all():
                 _reject_ratings(report, batch, keep, failed)
             mask = pa.array(keep)
@@ -283,7 +282,7 @@ def _copy_ratings_file(
             buffer = io.BytesIO()
             pcsv.write_csv(table, buffer, CSV_NO_HEADER)
             copy.write(buffer.getbuffer())
-            index = pc.index_in(movie_id, value_set=known).to_numpy()
+            index = title.filter(mask).to_numpy()
             sums += np.bincount(index, weights=rating.to_numpy(), minlength=len(sums))
             counts += np.bincount(index, minlength=len(counts))
             seq += n
@@ -364,7 +363,8 @@ def _swap(conn: Connection) -> None:
         "ALTER TABLE ratings ATTACH PARTITION ratings_file FOR VALUES IN ('file')",
         f"DROP SCHEMA {STAGING} CASCADE",
         *(f"REFRESH MATERIALIZED VIEW {view.name}" for view in tables.MATERIALIZED_VIEWS),
-        "ANALYZE titles, title_cast, title_genres, ratings_file",
+        "ANALYZE titles, title_cast, title_genres, ratings_file, "
+        + ", ".join(view.name for view in tables.MATERIALIZED_VIEWS),
     ]
     for statement in statements:
         try:
@@ -380,10 +380,11 @@ def _swap(conn: Connection) -> None:
 
 
 def _vacuum(engine: Engine) -> None:
-    """Fresh visibility maps, so the catalog's queries are answered from indexes alone."""
+    """Fresh visibility maps, so the catalog's queries are answered from indexes alone (the
+    statistics were refreshed in the swap)."""
     names = ["titles", "title_cast", "title_genres", *(v.name for v in tables.MATERIALIZED_VIEWS)]
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(names)}")
+        conn.exec_driver_sql(f"VACUUM {', '.join(names)}")
 
 
 def _record(

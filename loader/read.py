@@ -2,18 +2,20 @@
 
 import csv
 import gzip
-import hashlib
 import io
 import re
 import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
+from common.files import sha256_file
 from common.platforms import Platform
 from loader.clean import RATING_COLUMNS, TITLE_COLUMNS
 
@@ -44,11 +46,7 @@ class SourceFile:
         return self.path.stat().st_size
 
     def sha256(self) -> str:
-        digest = hashlib.sha256()
-        with self.path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
+        return sha256_file(self.path)
 
 
 def _require_dir(path: Path, what: str) -> None:
@@ -87,14 +85,22 @@ def _natural_key(path: Path) -> tuple:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name))
 
 
-def _read_bytes(path: Path) -> bytes:
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """A file that cannot be read (I/O error, truncated or corrupt gzip) is a LoadError."""
     try:
-        if path.name.endswith(".gz"):
-            with gzip.open(path, "rb") as handle:
-                return handle.read()
-        return path.read_bytes()
+        yield
     except (OSError, EOFError, zlib.error) as exc:
         raise LoadError(path, f"cannot read: {_describe(exc)}") from None
+
+
+def _open(path: Path) -> BinaryIO:
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
+
+
+def _read_bytes(path: Path) -> bytes:
+    with _reading(path), _open(path) as handle:
+        return handle.read()
 
 
 def _describe(exc: BaseException) -> str:
@@ -193,12 +199,8 @@ def read_ratings(source: SourceFile, *, careful: bool = False) -> Iterator[Ratin
 
 
 def _first_line(path: Path) -> str:
-    try:
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rb") as handle:
-            first = handle.readline()
-    except (OSError, EOFError, zlib.error) as exc:
-        raise LoadError(path, f"cannot read: {_describe(exc)}") from None
+    with _reading(path), _open(path) as handle:
+        first = handle.readline()
     if not first.strip():
         raise LoadError(path, "file is empty (no header)")
     try:
@@ -208,6 +210,11 @@ def _first_line(path: Path) -> str:
 
 
 def _fast_batches(path: Path) -> Iterator[RatingsBatch]:
+    with _reading(path):
+        yield from _arrow_batches(path)
+
+
+def _arrow_batches(path: Path) -> Iterator[RatingsBatch]:
     try:
         reader = pcsv.open_csv(
             path,
@@ -229,38 +236,32 @@ def _fast_batches(path: Path) -> Iterator[RatingsBatch]:
         if "Empty CSV file" in str(exc):
             raise LoadError(path, "file is empty (no header)") from None
         raise CarefulRestart from None
-    except (OSError, EOFError, zlib.error) as exc:
-        raise LoadError(path, f"cannot read: {_describe(exc)}") from None
 
 
 def _careful_batches(path: Path) -> Iterator[RatingsBatch]:
     """Row by row, with exact line numbers; unparseable values become nulls for the checks."""
-    try:
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rb") as raw:
-            reader = csv.reader(_decoded_lines(path, raw))
-            names = [h.strip() for h in next(reader)]
-            index = {name: names.index(name) for name in RATING_COLUMNS}
-            columns: dict[str, list] = {name: [] for name in (*RATING_COLUMNS, "line")}
-            malformed: list[tuple[int, str]] = []
+    with _reading(path), _open(path) as raw:
+        reader = csv.reader(_decoded_lines(path, raw))
+        names = [h.strip() for h in next(reader)]
+        index = {name: names.index(name) for name in RATING_COLUMNS}
+        columns: dict[str, list] = {name: [] for name in (*RATING_COLUMNS, "line")}
+        malformed: list[tuple[int, str]] = []
+        line = reader.line_num + 1
+        for row in reader:
+            if len(row) != len(names):
+                malformed.append((line, ",".join(row)))
+            else:
+                columns["line"].append(line)
+                columns["userId"].append(_to_int(row[index["userId"]]))
+                columns["rating"].append(_to_float(row[index["rating"]]))
+                columns["timestamp"].append(_to_int(row[index["timestamp"]]))
+                columns["movieId"].append(row[index["movieId"]].strip())
             line = reader.line_num + 1
-            for row in reader:
-                if len(row) != len(names):
-                    malformed.append((line, ",".join(row)))
-                else:
-                    columns["line"].append(line)
-                    columns["userId"].append(_to_int(row[index["userId"]]))
-                    columns["rating"].append(_to_float(row[index["rating"]]))
-                    columns["timestamp"].append(_to_int(row[index["timestamp"]]))
-                    columns["movieId"].append(row[index["movieId"]].strip())
-                line = reader.line_num + 1
-                if len(columns["line"]) >= BATCH_ROWS:
-                    yield _careful_batch(columns, malformed)
-                    columns = {name: [] for name in columns}
-                    malformed = []
-            yield _careful_batch(columns, malformed)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise LoadError(path, f"cannot read: {_describe(exc)}") from None
+            if len(columns["line"]) >= BATCH_ROWS:
+                yield _careful_batch(columns, malformed)
+                columns = {name: [] for name in columns}
+                malformed = []
+        yield _careful_batch(columns, malformed)
 
 
 def _decoded_lines(path: Path, raw: Iterable[bytes]) -> Iterator[str]:

@@ -11,33 +11,32 @@ import sys
 from psycopg import sql
 from pydantic import SecretStr
 
-from common.db import create_engine, sqlalchemy_url
+from common.db import engine_at, sqlalchemy_url
 from common.settings import DatabaseSettings
 from loader.load import migrate
 
 ROLES = {"catalog": "streamrec_catalog", "recommender": "streamrec_recommender"}
 
 
-def role_url(owner_url: str, service: str, password: str | None = None) -> str:
-    """The owner's URL, with the service's role (and password) instead."""
-    url = sqlalchemy_url(owner_url).set(username=ROLES[service], password=password)
+def role_url(owner_url: str, service: str) -> str:
+    """The owner's URL, with the service's role and no password (trust authentication)."""
+    url = sqlalchemy_url(owner_url).set(username=ROLES[service], password=None)
     return url.render_as_string(hide_password=False)
 
 
 def set_passwords(owner_url: str, passwords: dict[str, str]) -> list[str]:
-    engine = create_engine(owner_url, application_name="loader.roles")
-    try:
-        with engine.connect() as conn:
-            migrate(conn)
-            driver = conn.connection.driver_connection
-            for service, password in passwords.items():
-                statement = sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                    sql.Identifier(ROLES[service]), sql.Literal(password)
-                )
-                conn.exec_driver_sql(statement.as_string(driver))
-            conn.commit()
-    finally:
-        engine.dispose()
+    with (
+        engine_at(owner_url, application_name="loader.roles") as engine,
+        engine.connect() as conn,
+    ):
+        migrate(conn)
+        driver = conn.connection.driver_connection
+        for service, password in passwords.items():
+            statement = sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                sql.Identifier(ROLES[service]), sql.Literal(password)
+            )
+            conn.exec_driver_sql(statement.as_string(driver))
+        conn.commit()
     return [ROLES[s] for s in passwords]
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from common.files import PROJECT_ROOT
 from common.throwaway import create_database, drop_database
 
-PROJECT = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("STREAMREC_SHARED_DATA", PROJECT.parent / "shared" / "data"))
+SHARED_DATA = Path(os.environ.get("STREAMREC_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -108,22 +108,32 @@ def demo_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_db(new_database, demo_data) -> str:
-    """A database holding the synthetic demo data set."""
+def demo_copy(new_database, demo_data):
+    """A factory of databases holding the synthetic demo data set: for tests that write."""
     from tests.loading import load
 
-    url = new_database()
-    load(url, demo_data / "titles", demo_data / "ratings")
-    return url
+    def make() -> str:
+        url = new_database()
+        load(url, demo_data / "titles", demo_data / "ratings")
+        return url
+
+    return make
 
 
-def catalog_client(url: str):
+@pytest.fixture(scope="session")
+def demo_db(demo_copy) -> str:
+    """A database holding the synthetic demo data set (shared: tests must not write to it)."""
+    return demo_copy()
+
+
+def catalog_client(url: str, **settings):
     from fastapi.testclient import TestClient
 
     from services.catalog.app import create_app
     from services.catalog.settings import Settings
 
-    return TestClient(create_app(Settings(database_url=url)), raise_server_exceptions=False)
+    config = Settings(database_url=url, **settings)
+    return TestClient(create_app(config), raise_server_exceptions=False)
 
 
 @pytest.fixture

@@ -3,11 +3,14 @@
 import gzip
 import itertools
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from common.db import create_engine
+from common.db import engine_at
+from common.files import PROJECT_ROOT
 from common.platforms import Platform
 from loader.load import LoadResult, run_load
 from loader.progress import LoadProgress
@@ -16,8 +19,7 @@ DATA_TABLES = ("titles", "title_cast", "title_genres", "ratings")
 
 
 def load(url: str, titles_dir: Path, ratings_dir: Path | None, *, force: bool = True) -> LoadResult:
-    engine = create_engine(url, application_name="tests")
-    try:
+    with engine_at(url, application_name="tests") as engine:
         return run_load(
             engine,
             titles_dir=titles_dir,
@@ -25,37 +27,51 @@ def load(url: str, titles_dir: Path, ratings_dir: Path | None, *, force: bool = 
             force=force,
             progress=LoadProgress(quiet=True),
         )
-    finally:
-        engine.dispose()
 
 
 def table_digests(url: str) -> dict[str, tuple[int, str]]:
     """Row count and an order-independent digest of every data table."""
-    engine = create_engine(url, application_name="tests")
-    try:
-        with engine.connect() as conn:
-            return {
-                table: tuple(
-                    conn.exec_driver_sql(
-                        "SELECT count(*),"
-                        " coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '')"
-                        f" FROM {table} t"
-                    ).one()
-                )
-                for table in DATA_TABLES
-            }
-    finally:
-        engine.dispose()
+    with engine_at(url, application_name="tests") as engine, engine.connect() as conn:
+        return {
+            table: tuple(
+                conn.exec_driver_sql(
+                    "SELECT count(*),"
+                    " coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '')"
+                    f" FROM {table} t"
+                ).one()
+            )
+            for table in DATA_TABLES
+        }
 
 
 def query(url: str, sql: str, **params) -> list[sa.Row]:
-    engine = create_engine(url, application_name="tests")
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(sa.text(sql), params)
-            return list(result) if result.returns_rows else []
-    finally:
-        engine.dispose()
+    with engine_at(url, application_name="tests") as engine, engine.begin() as conn:
+        result = conn.execute(sa.text(sql), params)
+        return list(result) if result.returns_rows else []
+
+
+def run_module(
+    module: str, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """`python -m module args` from the project folder, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        timeout=timeout,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, prog: str, *fragments: str) -> None:
+    """Exit code 1 and one line on stderr, `prog: error: ...`, holding every fragment."""
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"{prog}: error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
 
 
 def write_ratings_slice(source: Path, target: Path, rows: int) -> None:
@@ -89,6 +105,3 @@ def write_tiny_catalogues(target: Path, rows_per_platform: int = 3) -> Path:
             )
         (target / platform.catalogue_file).write_text("".join(lines), encoding="utf-8", newline="")
     return target
-
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -6,8 +6,6 @@ import time
 import psycopg
 
 from common.throwaway import conninfo
-from services.catalog.app import create_app
-from services.catalog.settings import Settings
 from tests.conftest import catalog_client
 from tests.loading import load
 
@@ -37,9 +35,6 @@ def test_the_catalog_recovers_by_itself_when_postgres_comes_back(own_server, dem
 
 
 def test_a_query_stuck_behind_a_lock_is_a_503_within_the_statement_timeout(demo_db):
-    from fastapi.testclient import TestClient
-
-    settings = Settings(database_url=demo_db, db_statement_timeout_ms=500)
     locked, release = threading.Event(), threading.Event()
 
     def hold_lock() -> None:
@@ -52,7 +47,7 @@ def test_a_query_stuck_behind_a_lock_is_a_503_within_the_statement_timeout(demo_
     holder.start()
     try:
         assert locked.wait(5)
-        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        with catalog_client(demo_db, db_statement_timeout_ms=500) as client:
             started = time.monotonic()
             response = client.get("/get_max_duration")
             elapsed = time.monotonic() - started

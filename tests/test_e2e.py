@@ -1,8 +1,6 @@
 """End to end: the three services as real processes over a slice of the real data and a small
 model; every gateway route over HTTP; then each downstream service killed in turn."""
 
-import time
-
 import httpx
 import pytest
 
@@ -11,7 +9,7 @@ from services.recommender.settings import Settings
 from services.recommender.train import train
 from tests.conftest import FAST_POLL, small_params
 from tests.loading import load, write_ratings_slice
-from tests.reliability import record
+from tests.reliability import record, timed
 
 SLICE = 40_000
 
@@ -128,12 +126,6 @@ def test_model_and_health(gateway):
         "/titles/{title_id}/similar",
         "/ratings",
     } <= set(docs["paths"])
-
-
-def timed(call):
-    started = time.monotonic()
-    response = call()
-    return response, time.monotonic() - started
 
 
 def test_recommender_down_the_catalogue_works_and_recommendations_fail_fast(gateway, stack):

@@ -17,21 +17,15 @@ import httpx
 import psycopg
 import pytest
 
-from common.proc import PROJECT_ROOT, Service, Stack, free_port
+from common.files import PROJECT_ROOT
+from common.proc import Service, Stack, free_port
 from common.throwaway import conninfo
 from services.recommender.model import current_version
 from services.recommender.settings import Settings
 from services.recommender.train import train
 from tests.conftest import FAST_POLL, small_params
 from tests.loading import load, table_digests, write_ratings_slice
-from tests.reliability import record
-
-
-def timed(call):
-    started = time.monotonic()
-    response = call()
-    return response, time.monotonic() - started
-
+from tests.reliability import record, timed, wait_for
 
 # -- PostgreSQL stops while the services run ----------------------------------------------------
 
@@ -60,9 +54,7 @@ def test_postgres_stops_and_comes_back_under_running_services(
         assert prediction.status_code == 200 and prediction.json()["degraded"] is True
 
         own_server.start()
-        deadline = time.monotonic() + 15
-        while gateway.get("/health/ready").status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_for(lambda: gateway.get("/health/ready").status_code == 200, timeout=15, step=0.2)
         assert gateway.get("/health/ready").status_code == 200
         assert (
             gateway.get("/get_count_platform", params={"platform": "hulu"}).json()["count"] == 150
@@ -199,15 +191,6 @@ def loader_backends(url: str) -> list[tuple]:
             "SELECT pid, state, wait_event_type, query FROM pg_stat_activity"
             " WHERE application_name = 'loader'"
         ).fetchall()
-
-
-def wait_for(condition, timeout: float = 60.0, step: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return False
 
 
 def running_query(url: str, prefix: str, blocked: bool = False):
@@ -363,11 +346,8 @@ def test_a_new_model_swapped_in_under_load_fails_no_request(demo_db, demo_model,
 # -- ratings posted by 50 clients at once -------------------------------------------------------
 
 
-def test_every_acknowledged_rating_is_stored_exactly_once(
-    new_database, demo_data, demo_model, tmp_path
-):
-    url = new_database()
-    load(url, demo_data / "titles", demo_data / "ratings")
+def test_every_acknowledged_rating_is_stored_exactly_once(demo_copy, demo_model, tmp_path):
+    url = demo_copy()
     stack = Stack(url, demo_model, tmp_path, env=FAST_POLL).start()
     clients, seconds, first_user = 50, 10.0, 3_000_000
     acknowledged: list[list[tuple[int, str]]] = [[] for _ in range(clients)]

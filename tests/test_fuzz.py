@@ -15,14 +15,13 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from common.proc import PROJECT_ROOT
 from services.catalog.app import create_app as catalog_app
 from services.catalog.settings import Settings as CatalogSettings
 from services.gateway.app import create_app as gateway_app
 from services.gateway.settings import Settings as GatewaySettings
 from services.recommender.app import create_app as recommender_app
 from services.recommender.settings import Settings as RecommenderSettings
-from tests.loading import load
+from tests.reliability import FOLDER
 
 CHECKS = [
     not_a_server_error,
@@ -34,7 +33,7 @@ CHECKS = [
 # Cheap enough to run on every change: a few dozen cases per operation.
 EXAMPLES = 30
 CASES: Counter = Counter()
-REPORT = PROJECT_ROOT / "test-artifacts" / "reliability" / "fuzz.json"
+REPORT = FOLDER / "fuzz.json"
 NOWHERE = "postgresql://nobody@127.0.0.1:9/none"  # building a schema needs no database
 
 
@@ -56,11 +55,9 @@ def fuzz(service: str, schema, label: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def fuzz_db(new_database, demo_data):
+def fuzz_db(demo_copy):
     """A private copy of the demo database: fuzzed POST /ratings write to it."""
-    url = new_database()
-    load(url, demo_data / "titles", demo_data / "ratings")
-    return url
+    return demo_copy()
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,14 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from common.proc import PROJECT_ROOT
 from services.catalog.app import create_app as catalog_app
 from services.catalog.settings import Settings as CatalogSettings
 from services.gateway.app import create_app as gateway_app
 from services.gateway.settings import Settings as GatewaySettings
 from services.recommender.app import create_app as recommender_app
 from services.recommender.settings import Settings as RecommenderSettings
-from tests.loading import load, table_digests
+from tests.loading import table_digests
+from tests.reliability import FOLDER
 
 HOSTILE = [
     "'; DROP TABLE titles; --",
@@ -39,7 +39,7 @@ HOSTILE = [
     "",
 ]
 FREE_TEXT = {"q", "genre"}  # a hostile string is a legal search term there
-REPORT = PROJECT_ROOT / "test-artifacts" / "reliability" / "hostile.json"
+REPORT = FOLDER / "hostile.json"
 SENT: dict[str, int] = {}
 
 
@@ -104,10 +104,8 @@ def assault(client: TestClient, service: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def db(new_database, demo_data):
-    url = new_database()
-    load(url, demo_data / "titles", demo_data / "ratings")
-    return url
+def db(demo_copy):
+    return demo_copy()
 
 
 def test_the_catalog_refuses_hostile_input_and_its_tables_stay_intact(db):

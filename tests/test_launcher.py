@@ -11,7 +11,8 @@ import httpx
 import psycopg
 import pytest
 
-from common.proc import PROJECT_ROOT, free_port
+from common.files import PROJECT_ROOT
+from common.proc import free_port
 from launcher.__main__ import port_is_free
 from tests.conftest import outside_pytest_tmp
 

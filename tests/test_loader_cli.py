@@ -4,12 +4,17 @@ and an untouched database."""
 import gzip
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.loading import PROJECT_ROOT, load, table_digests, write_tiny_catalogues
+from tests.loading import (
+    assert_one_line_error,
+    load,
+    run_module,
+    table_digests,
+    write_tiny_catalogues,
+)
 
 RATINGS_HEADER = "userId,rating,timestamp,movieId\n"
 MANY_ROWS = RATINGS_HEADER + "".join(f"{n},4.0,,as1\n" for n in range(1, 50_001))
@@ -17,14 +22,7 @@ TRUNCATED_GZIP = gzip.compress(MANY_ROWS.encode())[:-5000]
 
 
 def run_loader(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "loader", "--quiet", *args],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env=env,
-        timeout=120,
-    )
+    return run_module("loader", "--quiet", *args, env=env, timeout=120)
 
 
 @pytest.fixture
@@ -48,19 +46,14 @@ def ratings_with(tmp_path: Path, files: dict[str, bytes]) -> Path:
     return folder
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    assert result.returncode == 1, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("loader: error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
+def one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert_one_line_error(result, "loader", *fragments)
 
 
 def test_a_missing_titles_folder(loaded_url, tmp_path):
     before = table_digests(loaded_url)
     result = run_loader("--titles-dir", str(tmp_path / "nowhere"), "--database-url", loaded_url)
-    assert_one_line_error(result, "nowhere", "does not exist")
+    one_line_error(result, "nowhere", "does not exist")
     assert table_digests(loaded_url) == before
 
 
@@ -68,7 +61,7 @@ def test_a_missing_catalogue(loaded_url, tmp_path):
     folder = write_tiny_catalogues(tmp_path / "titles")
     (folder / "hulu_titles.csv").unlink()
     result = run_loader("--titles-dir", str(folder), "--database-url", loaded_url)
-    assert_one_line_error(result, "hulu_titles.csv", "missing catalogue for hulu")
+    one_line_error(result, "hulu_titles.csv", "missing catalogue for hulu")
 
 
 @pytest.mark.parametrize(
@@ -88,7 +81,7 @@ def test_a_catalogue_with_wrong_columns(loaded_url, tmp_path, header, message):
     before = table_digests(loaded_url)
     folder = titles_with(tmp_path, "disney_plus_titles.csv", f"{header}\r\ns1,Movie,x\r\n".encode())
     result = run_loader("--titles-dir", str(folder), "--database-url", loaded_url)
-    assert_one_line_error(result, "disney_plus_titles.csv:1", message)
+    one_line_error(result, "disney_plus_titles.csv:1", message)
     assert table_digests(loaded_url) == before
 
 
@@ -99,7 +92,7 @@ def test_a_catalogue_with_undecodable_bytes(loaded_url, tmp_path):
     lines[2] = lines[2].replace(b"film", b"f\xe9lm")  # Latin-1, not UTF-8
     folder = titles_with(tmp_path, "netflix_titles.csv", b"\r\n".join(lines))
     result = run_loader("--titles-dir", str(folder), "--database-url", loaded_url)
-    assert_one_line_error(result, "netflix_titles.csv:3", "not UTF-8")
+    one_line_error(result, "netflix_titles.csv:3", "not UTF-8")
     assert table_digests(loaded_url) == before
 
 
@@ -136,7 +129,7 @@ def test_a_bad_ratings_file(loaded_url, tmp_path, name, content, fragments):
     result = run_loader(
         "--titles-dir", str(titles), "--ratings-dir", str(ratings), "--database-url", loaded_url
     )
-    assert_one_line_error(result, *fragments)
+    one_line_error(result, *fragments)
     assert table_digests(loaded_url) == before
 
 
@@ -146,7 +139,7 @@ def test_an_empty_ratings_folder(loaded_url, tmp_path):
     result = run_loader(
         "--titles-dir", str(titles), "--ratings-dir", str(ratings), "--database-url", loaded_url
     )
-    assert_one_line_error(result, "ratings", "no .csv or .csv.gz")
+    one_line_error(result, "ratings", "no .csv or .csv.gz")
 
 
 def test_without_a_url_the_loader_uses_the_embedded_server(tmp_path):
@@ -167,7 +160,7 @@ def test_an_unreachable_database_is_a_one_line_error(tmp_path):
     result = run_loader(
         "--titles-dir", str(titles), "--database-url", "postgresql://x@127.0.0.1:9/none"
     )
-    assert_one_line_error(result, "database", "cannot reach PostgreSQL")
+    one_line_error(result, "database", "cannot reach PostgreSQL")
 
 
 def test_a_database_that_does_not_exist_is_a_one_line_error(server_url, tmp_path):
@@ -176,4 +169,4 @@ def test_a_database_that_does_not_exist_is_a_one_line_error(server_url, tmp_path
     titles = write_tiny_catalogues(tmp_path / "titles")
     missing = make_url(server_url).set(database="no_such_database_here").render_as_string(False)
     result = run_loader("--titles-dir", str(titles), "--database-url", missing)
-    assert_one_line_error(result, "database", "no_such_database_here")
+    one_line_error(result, "database", "no_such_database_here")

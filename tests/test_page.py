@@ -16,7 +16,9 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+from common.files import PROJECT_ROOT
+
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps calling home over the closed network.
 CHROMIUM_ARGS = [
@@ -398,14 +400,11 @@ def test_the_insights_report_reads_well_offline(
 ) -> None:
     """The report file on its own: every figure decodes, every link in the menu lands, nothing
     is fetched from anywhere, and it fits the screen; its screenshot is kept as an artefact."""
-    from common.db import create_engine
+    from common.db import engine_at
     from loader.report.build import build
 
-    engine = create_engine(demo_db, application_name="tests")
-    try:
+    with engine_at(demo_db, application_name="tests") as engine:
         built = build(engine, out=tmp_path / "report", model_dir=demo_model)
-    finally:
-        engine.dispose()
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
     problems: list[str] = []

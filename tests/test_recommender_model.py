@@ -1,5 +1,10 @@
 """The trainer's data path and the model layer, without a database."""
 
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -8,15 +13,14 @@ from surprise import Dataset, Reader
 
 from common import stats
 from services.recommender import evaluation
-from services.recommender.data import Ratings, build_trainset, deduplicate, split
+from services.recommender.data import COLUMNS, Ratings, build_trainset, deduplicate, split
 from services.recommender.model import ARRAYS, ArtifactError, load, save, top
 from services.recommender.train import Clock, Params, evaluate, fit_svd, model_arrays
 
 
 def ratings_table(rows: list[tuple]) -> pa.Table:
     """(user_id, title_id, rating, rated_at or -1, from_api, seq) rows, as the trainer reads."""
-    names = ["user_id", "title_id", "rating", "rated_at", "from_api", "seq"]
-    return pa.table({name: [row[k] for row in rows] for k, name in enumerate(names)})
+    return pa.table({name: [row[k] for row in rows] for k, name in enumerate(COLUMNS)})
 
 
 def planted(
@@ -191,12 +195,15 @@ def test_no_file_of_the_artifact_is_a_pickle(trained):
         assert array.dtype != object
 
 
-def test_a_tampered_artifact_is_refused(trained, tmp_path):
-    _, _, folder = trained
-    import shutil
-
+@pytest.fixture
+def copy(trained, tmp_path) -> Path:
+    """A copy of the trained model folder, for a test to damage."""
     copy = tmp_path / "models"
-    shutil.copytree(folder, copy, symlinks=True)
+    shutil.copytree(trained[2], copy, symlinks=True)
+    return copy
+
+
+def test_a_tampered_artifact_is_refused(copy):
     bias = copy / "v1" / "item_bias.npy"
     values = np.load(bias)
     values[0] += 1.0
@@ -205,14 +212,7 @@ def test_a_tampered_artifact_is_refused(trained, tmp_path):
         load(copy)
 
 
-def test_an_artifact_smuggling_a_pickle_is_refused_even_with_a_matching_checksum(trained, tmp_path):
-    _, _, folder = trained
-    import hashlib
-    import json
-    import shutil
-
-    copy = tmp_path / "models"
-    shutil.copytree(folder, copy, symlinks=True)
+def test_an_artifact_smuggling_a_pickle_is_refused_even_with_a_matching_checksum(copy):
     evil = copy / "v1" / "item_prior.npy"
     np.save(evil, np.array([{"payload": "runs on unpickle"}], dtype=object), allow_pickle=True)
     metadata = json.loads((copy / "v1" / "metadata.json").read_text())
@@ -222,12 +222,7 @@ def test_an_artifact_smuggling_a_pickle_is_refused_even_with_a_matching_checksum
         load(copy)
 
 
-def test_an_incomplete_artifact_is_refused(trained, tmp_path):
-    _, _, folder = trained
-    import shutil
-
-    copy = tmp_path / "models"
-    shutil.copytree(folder, copy, symlinks=True)
+def test_an_incomplete_artifact_is_refused(copy, tmp_path):
     (copy / "v1" / "user_factors.npy").unlink()
     with pytest.raises(ArtifactError, match="missing"):
         load(copy)

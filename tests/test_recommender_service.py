@@ -8,8 +8,8 @@ import pytest
 
 from services.recommender.model import load
 from tests.conftest import recommender_client, small_params
-from tests.loading import load as load_data
 from tests.loading import query
+from tests.reliability import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -18,12 +18,10 @@ def model(demo_model):
 
 
 @pytest.fixture(scope="module")
-def db(new_database, demo_data):
+def db(demo_copy):
     """A private copy of the demo database (the model was trained on the shared one): these
     tests write to it."""
-    url = new_database()
-    load_data(url, demo_data / "titles", demo_data / "ratings")
-    return url
+    return demo_copy()
 
 
 @pytest.fixture(scope="module")
@@ -217,9 +215,7 @@ def test_not_ready_until_a_model_exists_then_picked_up_without_restart(db, demo_
         assert "no model" in ready.json()["checks"]["model"]
         assert client.get("/predict", params={"user_id": 1, "title_id": "ns1"}).status_code == 503
         shutil.copytree(demo_model, empty, symlinks=True)
-        deadline = time.monotonic() + 5
-        while client.get("/health/ready").status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for(lambda: client.get("/health/ready").status_code == 200, timeout=5, step=0.1)
         assert client.get("/health/ready").json()["checks"] == {"model": "ok", "database": "ok"}
         assert client.get("/predict", params={"user_id": 1, "title_id": "ns1"}).status_code == 200
 

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from common.db import create_engine
+from common.db import engine_at
 from common.reports import FACTS, FIGURES, PAGE
 from loader.report.__main__ import main as report_main
 from loader.report.build import ReportError, build
@@ -58,11 +58,8 @@ class Page(HTMLParser):
 
 
 def build_report(url: str, out: Path, model_dir: Path | None = None):
-    engine = create_engine(url, application_name="tests")
-    try:
+    with engine_at(url, application_name="tests") as engine:
         return build(engine, out=out, model_dir=model_dir)
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -2,30 +2,22 @@
 
 import json
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from services.recommender.model import ARRAYS, current_version, load
-from tests.loading import PROJECT_ROOT, query, write_tiny_catalogues
+from tests.loading import assert_one_line_error, query, run_module, write_tiny_catalogues
 from tests.loading import load as load_data
 
 
 def run_trainer(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "services.recommender.train", *args],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        timeout=300,
-    )
+    return run_module("services.recommender.train", *args)
 
 
 @pytest.fixture(scope="module")
-def db(new_database, demo_data):
-    url = new_database()
-    load_data(url, demo_data / "titles", demo_data / "ratings")
+def db(demo_copy):
+    url = demo_copy()
     # A user who only exists through the API, and a pair rated twice (the later one counts).
     query(
         url,
@@ -130,11 +122,7 @@ def test_an_empty_database_is_a_clear_error(database_url, tmp_path):
 
 
 def one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    assert result.returncode == 1, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("trainer: error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
+    assert_one_line_error(result, "trainer", *fragments)
 
 
 def test_an_unwritable_model_folder_is_a_one_line_error(db, tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from common.db import create_engine, error_line
+from common.db import engine_at, error_line
 from loader.report.build import ReportError, build
 from loader.report.settings import Settings
 
@@ -38,21 +38,19 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings()
     url = args.database_url or settings.resolved_database_url()
-    engine = create_engine(url, application_name="report")
     try:
-        result = build(
-            engine,
-            out=args.out or settings.report_dir,
-            model_dir=args.model_dir or settings.model_dir,
-        )
+        with engine_at(url, application_name="report") as engine:
+            result = build(
+                engine,
+                out=args.out or settings.report_dir,
+                model_dir=args.model_dir or settings.model_dir,
+            )
     except ReportError as exc:
         print(f"report: error: {exc}", file=sys.stderr)
         return 1
     except (DBAPIError, PoolTimeout) as exc:
         print(f"report: error: database: {error_line(exc)}", file=sys.stderr)
         return 1
-    finally:
-        engine.dispose()
     print(
         f"report: {result.page} ({len(result.figures)} figures) written in {result.seconds:.1f} s"
     )

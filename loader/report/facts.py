@@ -16,7 +16,6 @@ from common.platforms import Platform
 from loader.clean import RATING_COLUMNS, TITLE_COLUMNS
 
 PLATFORMS = [p.value for p in Platform]
-FILLED_RATING = "g"  # what the loader loads for an empty maturity rating
 CONCENTRATION = 0.8  # "what share of users gives 80% of the ratings"
 TOP = 10
 SEED = 0
@@ -217,20 +216,21 @@ def platform_of(file: str) -> str | None:
 
 
 def collect_catalogue(conn: Connection) -> Catalogue:
+    by_platform_type = frame(
+        conn, "SELECT platform, type, count(*) AS titles FROM titles GROUP BY 1, 2 ORDER BY 1, 2"
+    )
     genres = frame(
         conn,
-        "SELECT platform, genre, titles, share FROM ("
+        "SELECT platform, genre, titles FROM ("
         "  SELECT t.platform, g.genre, count(*) AS titles,"
-        "   count(*)::float / sum(count(*)) OVER (PARTITION BY t.platform) AS share,"
         "   row_number() OVER (PARTITION BY t.platform ORDER BY count(*) DESC, g.genre) AS rank"
         "  FROM title_genres g JOIN titles t ON t.id = g.title_id GROUP BY 1, 2"
         ") s WHERE rank <= :top ORDER BY platform, rank",
         top=TOP,
     )
     # share = titles of the platform listing the genre / titles of the platform
-    totals = frame(conn, "SELECT platform, count(*) AS n FROM titles GROUP BY 1")
-    genres = genres.merge(totals, on="platform")
-    genres["share"] = genres["titles"] / genres["n"]
+    titles_per_platform = by_platform_type.groupby("platform")["titles"].sum()
+    genres["share"] = genres["titles"] / genres["platform"].map(titles_per_platform)
     countries = frame(
         conn,
         "WITH c AS ("
@@ -241,10 +241,7 @@ def collect_catalogue(conn: Connection) -> Catalogue:
         " GROUP BY 1, 2 ORDER BY 1, 2",
     )
     return Catalogue(
-        by_platform_type=frame(
-            conn,
-            "SELECT platform, type, count(*) AS titles FROM titles GROUP BY 1, 2 ORDER BY 1, 2",
-        ),
+        by_platform_type=by_platform_type,
         years=frame(
             conn,
             "SELECT platform, release_year, count(*) AS titles FROM titles GROUP BY 1, 2"
@@ -260,7 +257,7 @@ def collect_catalogue(conn: Connection) -> Catalogue:
             "SELECT platform, duration_int AS seasons, count(*) AS titles FROM titles"
             " WHERE duration_type = 'season' GROUP BY 1, 2 ORDER BY 1, 2",
         ),
-        genres=genres.drop(columns="n"),
+        genres=genres,
         maturity=frame(
             conn,
             "SELECT platform, rating, count(*) AS titles FROM titles GROUP BY 1, 2 ORDER BY 1, 2",
@@ -306,10 +303,11 @@ def collect_ratings(conn: Connection) -> Ratings | None:
         conn,
         "SELECT count(*) AS ratings, sum(rating::float8) AS total FROM ratings GROUP BY user_id",
     )
-    values = frame(
+    by_source_and_value = frame(
         conn,
-        "SELECT rating::float8 AS rating, count(*) AS ratings FROM ratings GROUP BY 1 ORDER BY 1",
+        "SELECT source, rating::float8 AS rating, count(*) AS ratings FROM ratings GROUP BY 1, 2",
     )
+    values = by_source_and_value.groupby("rating", as_index=False)["ratings"].sum()
     # The signal check is seconds of NumPy, the duplicates seconds of SQL: run them side by side.
     with ThreadPoolExecutor(max_workers=1) as pool:
         signal = pool.submit(signal_check, per_title, per_user, values)
@@ -358,7 +356,7 @@ def collect_ratings(conn: Connection) -> Ratings | None:
         users=len(per_user),
         titles=len(per_title),
         mean=global_mean,
-        by_source=frame(conn, "SELECT source, count(*) AS ratings FROM ratings GROUP BY 1"),
+        by_source=by_source_and_value.groupby("source", as_index=False)["ratings"].sum(),
         values=values,
         per_title=per_title,
         per_user=user_counts,

@@ -13,7 +13,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from loader.report.facts import CONCENTRATION, FILLED_RATING, PLATFORMS, Facts, platform_of
+from loader.clean import FILLED_RATING
+from loader.report.facts import CONCENTRATION, PLATFORMS, Facts, platform_of
 
 # The platforms' own brand hues, darkened where needed to read on white.
 COLOURS = {"amazon": "#00A8E1", "disney": "#113CCF", "hulu": "#1AA866", "netflix": "#E50914"}
@@ -369,7 +370,7 @@ def extreme_durations(facts: Facts) -> Figure:
     ax.invert_yaxis()
     _grid_across(ax)
     ax.set_xlabel("minutes (dashed: 5 hours)")
-    over, zero = int((minutes["minutes"] > 300).sum()), int((minutes["minutes"] == 0).sum())
+    over, zero = facts.oddities.films_over_5h, int((minutes["minutes"] == 0).sum())
     ax.set_title(f"Every film's length: {over:,} over 5 hours, {zero:,} at 0 minutes")
     return figure
 

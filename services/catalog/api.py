@@ -1,11 +1,9 @@
 """Thin routes: validate the query, call service.py, return its answer."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy.engine import Engine
+from fastapi import APIRouter
 
 from common.db import check_database
+from common.deps import Db
 from common.platforms import DurationType, is_title_id
 from common.web import Health, health_response, invalid, respond
 from services.catalog import service
@@ -34,13 +32,6 @@ from services.catalog.schemas import (
     TypeCounts,
 )
 
-
-async def engine(request: Request) -> Engine:
-    # async, so FastAPI does not spend a thread hop on it; routes are sync and run in the pool.
-    return request.app.state.engine
-
-
-Db = Annotated[Engine, Depends(engine)]
 router = APIRouter()
 
 

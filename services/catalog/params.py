@@ -22,10 +22,16 @@ OptionalPlatformQ = Annotated[
         examples=["hulu"],
     ),
 ]
-YearQ = Annotated[int, Query(ge=1900, le=2100, description="release year", examples=[2019])]
+# The release years a query may name.
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+YearQ = Annotated[
+    int, Query(ge=FIRST_YEAR, le=LAST_YEAR, description="release year", examples=[2019])
+]
 OptionalYearQ = Annotated[
     int | None,
-    Query(ge=1900, le=2100, description="release year; all when omitted", examples=[2019]),
+    Query(
+        ge=FIRST_YEAR, le=LAST_YEAR, description="release year; all when omitted", examples=[2019]
+    ),
 ]
 TypeQ = Annotated[
     TitleType | None,
@@ -69,10 +75,10 @@ class TitleSearch(BaseModel):
     )
     type: TitleType | None = Field(None, description="movie or tv show", examples=["movie"])
     year_from: int | None = Field(
-        None, ge=1900, le=2100, description="earliest release year", examples=[2000]
+        None, ge=FIRST_YEAR, le=LAST_YEAR, description="earliest release year", examples=[2000]
     )
     year_to: int | None = Field(
-        None, ge=1900, le=2100, description="latest release year", examples=[2021]
+        None, ge=FIRST_YEAR, le=LAST_YEAR, description="latest release year", examples=[2021]
     )
     genre: str | None = Field(
         None,

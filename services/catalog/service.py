@@ -305,9 +305,12 @@ def search_titles(
         min_score=min_score,
     )
     page_sql, count_sql = _search_sql(tuple(sorted(params)), sort, order or DEFAULT_ORDER[sort])
-    total = conn.execute(count_sql, params).scalar_one()
     page = conn.execute(page_sql, {**params, "limit": limit, "offset": offset})
     items = [row._asdict() for row in page]
+    if len(items) < limit and (items or offset == 0):
+        total = offset + len(items)  # the last page: no second scan to count
+    else:
+        total = conn.execute(count_sql, params).scalar_one()
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 
@@ -328,36 +331,52 @@ def list_platforms(conn: Connection) -> list[dict[str, Any]]:
     return list(result.values())
 
 
+_GENRE_COUNT = sa.func.count().label("count")
+GENRES_SQL = (
+    sa.select(title_genres.c.genre, _GENRE_COUNT)
+    .group_by(title_genres.c.genre)
+    .order_by(_GENRE_COUNT.desc(), title_genres.c.genre)
+)
+PLATFORM_GENRES_SQL = GENRES_SQL.join_from(
+    title_genres, titles, titles.c.id == title_genres.c.title_id
+).where(titles.c.platform == sa.bindparam("platform"))
+
+
 def list_genres(conn: Connection, *, platform: Platform | None = None) -> list[dict[str, Any]]:
     """Every genre with its number of titles, the most common first."""
-    count = sa.func.count().label("count")
-    query = sa.select(title_genres.c.genre, count).group_by(title_genres.c.genre)
-    if platform is not None:
-        query = query.join(titles, titles.c.id == title_genres.c.title_id).where(
-            titles.c.platform == platform.value
-        )
-    rows = conn.execute(query.order_by(count.desc(), title_genres.c.genre)).all()
+    if platform is None:
+        rows = conn.execute(GENRES_SQL)
+    else:
+        rows = conn.execute(PLATFORM_GENRES_SQL, {"platform": platform.value})
     return [row._asdict() for row in rows]
+
+
+# One round trip: the latest load (if any) and the counts beside it.
+_LATEST_LOAD = sa.select(loads).order_by(loads.c.id.desc()).limit(1).subquery()
+DATASET_SQL = sa.select(
+    _LATEST_LOAD.c.id,
+    _LATEST_LOAD.c.finished_at,
+    _LATEST_LOAD.c.synthetic,
+    sa.select(sa.func.count()).select_from(titles).scalar_subquery().label("titles"),
+    sa.select(sa.func.coalesce(sa.func.sum(load_files.c.rows_loaded), 0))
+    .where(load_files.c.load_id == _LATEST_LOAD.c.id, load_files.c.kind == "ratings")
+    .scalar_subquery()
+    .label("file_ratings"),
+    sa.select(sa.func.count())
+    .select_from(ratings)
+    .where(ratings.c.source == "api")
+    .scalar_subquery()
+    .label("api_ratings"),
+).select_from(sa.select(sa.literal(1)).subquery().outerjoin(_LATEST_LOAD, sa.true()))
 
 
 def get_dataset(conn: Connection) -> dict[str, Any]:
     """What is loaded: the latest load, whether it is the synthetic demo set, and row counts."""
-    latest = conn.execute(sa.select(loads).order_by(loads.c.id.desc()).limit(1)).first()
-    title_count = conn.execute(sa.select(sa.func.count()).select_from(titles)).scalar_one()
-    file_ratings = 0
-    if latest is not None:
-        file_ratings = conn.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(load_files.c.rows_loaded), 0)).where(
-                load_files.c.load_id == latest.id, load_files.c.kind == "ratings"
-            )
-        ).scalar_one()
-    api_ratings = conn.execute(
-        sa.select(sa.func.count()).select_from(ratings).where(ratings.c.source == "api")
-    ).scalar_one()
+    row = conn.execute(DATASET_SQL).one()
     return {
-        "load_id": latest.id if latest else None,
-        "loaded_at": latest.finished_at.isoformat() if latest else None,
-        "synthetic": bool(latest and latest.synthetic),
-        "titles": title_count,
-        "ratings": int(file_ratings) + api_ratings,
+        "load_id": row.id,
+        "loaded_at": row.finished_at.isoformat() if row.finished_at else None,
+        "synthetic": bool(row.synthetic),
+        "titles": row.titles,
+        "ratings": int(row.file_ratings) + row.api_ratings,
     }

@@ -231,7 +231,8 @@ async def similar(
 )
 async def add_rating(request: Request, recommender: Recommender, rating: RatingIn) -> Response:
     """Store a rating; the next training includes it."""
-    return await forward(request, recommender, body=rating.model_dump_json().encode())
+    # Validated here already; the recommender validates the same bytes again.
+    return await forward(request, recommender, body=await request.body())
 
 
 @router.get(

@@ -15,7 +15,7 @@ class Unavailable(Exception):
 
     def __init__(self, service: str, reason: str):
         super().__init__(f"{service} unavailable: {reason}")
-        self.service, self.reason = service, reason
+        self.reason = reason
 
 
 class Downstream:

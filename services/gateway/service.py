@@ -4,6 +4,7 @@ import json
 import logging
 from typing import Any
 
+import httpx
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
@@ -19,10 +20,12 @@ class DownstreamError(Exception):
         self.response = response
 
 
-def relay(service: str, status: int, content: bytes, media_type: str | None) -> Response:
+def relay(service: str, response: httpx.Response) -> Response:
     """4xx reach the caller unchanged; a downstream 5xx becomes a 503 that names the service."""
+    status, content = response.status_code, response.content
     if status < 500:
-        return Response(content, status_code=status, media_type=media_type or "application/json")
+        media_type = response.headers.get("content-type") or "application/json"
+        return Response(content, status_code=status, media_type=media_type)
     try:
         detail = json.loads(content)["detail"]
     except (ValueError, KeyError, TypeError):
@@ -30,39 +33,31 @@ def relay(service: str, status: int, content: bytes, media_type: str | None) -> 
     return JSONResponse({"detail": f"{service} unavailable ({status}): {detail}"}, status_code=503)
 
 
-async def forward(
-    request: Request, downstream: Downstream, *, body: bytes | None = None
-) -> Response:
-    """The same request, to the same path, on a downstream service."""
-    response = await downstream.request(
+async def _same_request(
+    request: Request, downstream: Downstream, body: bytes | None = None
+) -> httpx.Response:
+    """The caller's request, with its path and query, sent on to a downstream service."""
+    return await downstream.request(
         request.method,
         request.url.path,
         params=list(request.query_params.multi_items()),
         content=body,
         headers={"content-type": "application/json"} if body is not None else None,
     )
-    return relay(
-        downstream.name,
-        response.status_code,
-        response.content,
-        response.headers.get("content-type"),
-    )
+
+
+async def forward(
+    request: Request, downstream: Downstream, *, body: bytes | None = None
+) -> Response:
+    """The same request, to the same path, on a downstream service."""
+    return relay(downstream.name, await _same_request(request, downstream, body))
 
 
 async def fetch_json(request: Request, downstream: Downstream) -> dict[str, Any]:
     """The downstream's JSON answer to the same GET; anything but a 200 is handed back."""
-    response = await downstream.get(
-        request.url.path, params=list(request.query_params.multi_items())
-    )
+    response = await _same_request(request, downstream)
     if response.status_code != 200:
-        raise DownstreamError(
-            relay(
-                downstream.name,
-                response.status_code,
-                response.content,
-                response.headers.get("content-type"),
-            )
-        )
+        raise DownstreamError(relay(downstream.name, response))
     return response.json()
 
 

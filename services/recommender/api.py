@@ -5,9 +5,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.engine import Engine
 
 from common.db import check_database
+from common.deps import Db
 from common.web import ErrorBody, Health, health_response, invalid, respond
 from services.recommender import service
 from services.recommender.model import Model
@@ -34,18 +34,17 @@ from services.recommender.schemas import (
 router = APIRouter()
 
 
-async def engine(request: Request) -> Engine:
-    return request.app.state.engine
+def served_model(store: service.ModelStore) -> Model:
+    """The model being served; 503 with the reason when there is none."""
+    if store.model is None:
+        raise HTTPException(503, f"no model is loaded: {store.problem}")
+    return store.model
 
 
 async def model(request: Request) -> Model:
-    served = request.app.state.store.model
-    if served is None:
-        raise HTTPException(503, f"no model is loaded: {request.app.state.store.problem}")
-    return served
+    return served_model(request.app.state.store)
 
 
-Db = Annotated[Engine, Depends(engine)]
 MODEL_VERSION_HEADER = "X-Model-Version"
 
 
@@ -151,9 +150,7 @@ def reload(request: Request):
     """Load `current` now instead of at the next poll (needs the ADMIN_TOKEN bearer token)."""
     store = request.app.state.store
     store.refresh()
-    if store.model is None:
-        raise HTTPException(503, f"no model is loaded: {store.problem}")
-    return respond(ModelInfo, service.model_info(store.model))
+    return respond(ModelInfo, service.model_info(served_model(store)))
 
 
 @router.get(

@@ -17,7 +17,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.settings = config
-        app.state.engine = config.engine("recommender")
         app.state.store = store = ModelStore(config.model_dir)
         store.refresh()  # a missing or broken model is not fatal: ready says why
         stop = threading.Event()
@@ -28,7 +27,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         stop.set()
         poller.join(timeout=5)
-        app.state.engine.dispose()
 
     app = make_app(
         service="recommender",

@@ -28,11 +28,11 @@ def ranking(users: np.ndarray, truth: np.ndarray, predicted: np.ndarray, *, seed
     order = np.lexsort((tiebreak, -predicted, users))
     u, relevant = users[order], truth[order] >= RELEVANT
     starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
-    rank = np.arange(len(u)) - np.repeat(starts, np.diff(np.r_[starts, len(u)]))
-    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(u)]))
+    size = np.diff(np.r_[starts, len(u)])  # held-out titles per user
+    rank = np.arange(len(u)) - np.repeat(starts, size)
+    group = np.repeat(np.arange(len(starts)), size)
     in_top = rank < K
     hits = np.bincount(group, weights=relevant & in_top)
-    size = np.bincount(group)
     n_relevant = np.bincount(group, weights=relevant)
     dcg = np.bincount(group, weights=(relevant & in_top) / np.log2(rank + 2))
     discounts = np.cumsum(1 / np.log2(np.arange(K) + 2))

@@ -10,7 +10,6 @@ Layout of MODEL_DIR:
     current -> <version>      switched atomically once the version is complete
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from common.files import sha256_file
 from common.platforms import Platform
 
 FORMAT = 1
@@ -42,14 +42,6 @@ PLATFORM_CODES = {p.prefix: k for k, p in enumerate(Platform)}
 
 class ArtifactError(Exception):
     """The artifact is incomplete, corrupt or of an unknown format; the reason says which."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,7 +177,7 @@ def save(
     for name in ARRAYS:
         path = staging / f"{name}.npy"
         np.save(path, arrays[name], allow_pickle=False)
-        files[path.name] = _sha256(path)
+        files[path.name] = sha256_file(path)
     document = {**metadata, "format": FORMAT, "version": version, "files": files}
     (staging / "metadata.json").write_text(json.dumps(document, indent=2, sort_keys=True))
     for path in staging.iterdir():
@@ -240,7 +232,7 @@ def load(model_dir: Path, version: str | None = None) -> Model:
         expected = metadata.get("files", {}).get(path.name)
         if not path.exists():
             raise ArtifactError(f"{path}: missing")
-        if expected is None or _sha256(path) != expected:
+        if expected is None or sha256_file(path) != expected:
             raise ArtifactError(
                 f"{path}: checksum does not match metadata.json (corrupt or tampered)"
             )

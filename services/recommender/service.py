@@ -52,16 +52,16 @@ class ModelStore:
         self._refused: str | None = None
         self._lock = threading.Lock()
 
-    def refresh(self) -> bool:
-        """Load `current` if it changed; True when a new model went live."""
+    def refresh(self) -> None:
+        """Load `current` if it changed."""
         with self._lock:
             version = current_version(self.model_dir)
             if version is None:
                 if self.model is None:
                     self.problem = f"no model in {self.model_dir} yet (run the trainer)"
-                return False
+                return
             if (self.model and self.model.version == version) or version == self._refused:
-                return False
+                return
             started = time.perf_counter()
             try:
                 model = load(self.model_dir, version)
@@ -70,7 +70,7 @@ class ModelStore:
                 log.error("refusing model %s: %s", version, exc)
                 if self.model is None:
                     self.problem = f"model {version} refused: {exc}"
-                return False
+                return
             previous, self.model, self.problem = self.model, model, None
             if previous is not None:
                 MODEL_VERSION.remove(previous.version)
@@ -78,7 +78,6 @@ class ModelStore:
             MODEL_LOAD_SECONDS.set(time.perf_counter() - started)
             MODEL_LOADED_AT.set(time.time())
             log.info("serving model %s", version)
-            return True
 
     def poll(self, interval: float, stop: threading.Event) -> None:
         while not stop.wait(interval):

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -29,7 +30,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from surprise import SVD, BaselineOnly
 
 from common import stats
-from common.db import create_engine, error_line
+from common.db import engine_at, error_line
 from services.recommender import evaluation
 from services.recommender.data import (
     RATING_SCALE,
@@ -154,7 +155,6 @@ class EpochProgress:
 
     def __init__(self, clock: Clock, label: str, epochs: int):
         self.clock, self.label, self.epochs = clock, label, epochs
-        self.started = time.monotonic()
 
     def write(self, text: str) -> None:
         if text.startswith("Processing epoch"):
@@ -181,26 +181,50 @@ def known_or_unknown(ids: np.ndarray, train_ids: np.ndarray, size: int) -> np.nd
     return np.where(known[ids], ids, -1)
 
 
+@dataclass
+class Holdout:
+    """A trainset, and the held-out rows' users and titles (-1 where the trainset has none of
+    theirs) and true ratings: what every model is fitted on and scored against."""
+
+    trainset: Any
+    users: np.ndarray
+    items: np.ndarray
+    truth: np.ndarray
+
+    @classmethod
+    def of(cls, data: Ratings, fit_rows: np.ndarray, test_rows: np.ndarray) -> "Holdout":
+        return cls(
+            build_trainset(data, fit_rows),
+            known_or_unknown(data.users[test_rows], data.users[fit_rows], len(data.user_ids)),
+            known_or_unknown(data.items[test_rows], data.items[fit_rows], len(data.item_ids)),
+            data.ratings[test_rows],
+        )
+
+    def predict(self, bu, bi, pu=None, qi=None) -> np.ndarray:
+        mean = self.trainset.global_mean
+        return estimate(mean, RATING_SCALE, bu, bi, pu, qi, self.users, self.items)
+
+    def baseline(self) -> np.ndarray:
+        """surprise's BaselineOnly (biases only, ALS), fitted and scored here."""
+        baseline = BaselineOnly(verbose=False).fit(self.trainset)
+        return self.predict(baseline.bu, baseline.bi)
+
+
 def evaluate(data: Ratings, params: Params, *, seed: int, clock: Clock) -> dict:
     train, test = split(len(data), seed=seed, fraction=TEST_FRACTION)
     clock.log(
         f"held out {len(test):,} ratings ({TEST_FRACTION:.0%}, seed {seed}); building the trainset"
     )
-    trainset = build_trainset(data, train)
-    users = known_or_unknown(data.users[test], data.users[train], len(data.user_ids))
-    items = known_or_unknown(data.items[test], data.items[train], len(data.item_ids))
-    truth, test_users = data.ratings[test], data.users[test]
-    mean = trainset.global_mean
+    held = Holdout.of(data, train, test)
+    users, items, truth, test_users = held.users, held.items, held.truth, data.users[test]
 
     clock.log("fitting the bias-only baseline (surprise BaselineOnly, ALS)")
-    baseline = BaselineOnly(verbose=False).fit(trainset)
-    svd = fit_svd(trainset, params, seed=seed, clock=clock, label="svd on 90%")
+    baseline = held.baseline()
+    svd = fit_svd(held.trainset, params, seed=seed, clock=clock, label="svd on 90%")
     predictions = {
-        "global_mean": np.full(len(test), mean),
-        "baseline_only": estimate(
-            mean, RATING_SCALE, baseline.bu, baseline.bi, None, None, users, items
-        ),
-        "svd": estimate(mean, RATING_SCALE, svd.bu, svd.bi, svd.pu, svd.qi, users, items),
+        "global_mean": np.full(len(test), held.trainset.global_mean),
+        "baseline_only": baseline,
+        "svd": held.predict(svd.bu, svd.bi, svd.pu, svd.qi),
         "random": np.random.default_rng(seed).uniform(*RATING_SCALE, len(test)),
     }
     models = {
@@ -208,7 +232,7 @@ def evaluate(data: Ratings, params: Params, *, seed: int, clock: Clock) -> dict:
         for name, predicted in predictions.items()
     }
     models["random"] = {k: v for k, v in models["random"].items() if k not in ("rmse", "mae")}
-    del trainset, baseline, svd
+    del held, svd
     gc.collect()
     return {
         "protocol": evaluation.__doc__.strip(),
@@ -231,25 +255,19 @@ def tune(data: Ratings, *, sample: int, seed: int, clock: Clock) -> dict:
     train, _ = split(len(data), seed=seed, fraction=TEST_FRACTION)
     subset = data.take(sample_users(data, train, sample, seed=seed))
     fit_rows, valid_rows = split(len(subset), seed=seed + 1, fraction=0.2)
-    trainset = build_trainset(subset, fit_rows)
-    users = known_or_unknown(subset.users[valid_rows], subset.users[fit_rows], len(subset.user_ids))
-    items = known_or_unknown(subset.items[valid_rows], subset.items[fit_rows], len(subset.item_ids))
-    truth, mean = subset.ratings[valid_rows], trainset.global_mean
-    baseline = BaselineOnly(verbose=False).fit(trainset)
-    baseline_rmse = evaluation.rmse(
-        truth, estimate(mean, RATING_SCALE, baseline.bu, baseline.bi, None, None, users, items)
-    )
+    held = Holdout.of(subset, fit_rows, valid_rows)
+    baseline_rmse = evaluation.rmse(held.truth, held.baseline())
     clock.log(f"tuning on {len(subset):,} ratings of {len(subset.user_ids):,} users")
     clock.log(f"bias-only baseline RMSE on the validation part: {baseline_rmse:.4f}")
 
     def score(params: Params) -> dict:
         started = time.monotonic()
-        svd = fit_svd(trainset, params, seed=seed)
-        predicted = estimate(mean, RATING_SCALE, svd.bu, svd.bi, svd.pu, svd.qi, users, items)
+        svd = fit_svd(held.trainset, params, seed=seed)
+        predicted = held.predict(svd.bu, svd.bi, svd.pu, svd.qi)
         result = {
             "params": asdict(params),
-            "rmse": evaluation.rmse(truth, predicted),
-            "mae": evaluation.mae(truth, predicted),
+            "rmse": evaluation.rmse(held.truth, predicted),
+            "mae": evaluation.mae(held.truth, predicted),
             "seconds": round(time.monotonic() - started, 2),
         }
         clock.log(f"  {asdict(params)} -> RMSE {result['rmse']:.4f}")
@@ -308,13 +326,11 @@ def train(
     """The whole run: read, deduplicate, (tune,) evaluate, refit on everything, save."""
     clock = Clock()
     check_writable(settings.model_dir)
-    engine = create_engine(settings.resolved_database_url(), application_name="trainer")
     try:
-        table = read_ratings(engine)
+        with engine_at(settings.resolved_database_url(), application_name="trainer") as engine:
+            table = read_ratings(engine)
     except (DBAPIError, PoolTimeout) as exc:
         raise TrainerError(f"cannot read the ratings: {error_line(exc)}") from None
-    finally:
-        engine.dispose()
     if table.num_rows == 0:
         raise TrainerError("the ratings table is empty (run the loader first)")
     clock.log(f"read {table.num_rows:,} ratings")
@@ -329,7 +345,6 @@ def train(
         clock.log(f"sampled {len(data):,} ratings of {len(data.user_ids):,} users")
     clock.lap("deduplicate")
 
-    tuning = None
     if tune_sample:
         tuning = tune(data, sample=tune_sample, seed=seed, clock=clock)
         tuning_file.write_text(json.dumps(tuning, indent=2) + "\n")

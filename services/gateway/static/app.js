@@ -445,6 +445,27 @@ function titleCard(item, index, kind) {
   return node;
 }
 
+const DEGRADED_NOTE = "The catalogue is down: title details unavailable.";
+
+// Title cards from the gateway into `list`: busy while waiting; only the newest answer (the
+// ticket's) is shown; `notes` says what the answer is, `onError` shows a failure.
+async function showCards({ list, note, region, isCurrent, path, params, kind, notes, onError }) {
+  list.setAttribute("aria-busy", "true");
+  try {
+    const answer = await api(path, params);
+    if (!isCurrent()) return false;
+    showError(region, null);
+    note.textContent = notes(answer).join(" ");
+    renderCards(list, answer.items, kind);
+    return true;
+  } catch (error) {
+    if (isCurrent()) onError(error);
+    return false;
+  } finally {
+    if (isCurrent()) list.removeAttribute("aria-busy");
+  }
+}
+
 const recsTicket = latest();
 
 async function loadRecommendations() {
@@ -473,27 +494,25 @@ async function loadRecommendations() {
   if (platforms.length < Object.keys(PLATFORMS).length) {
     for (const platform of platforms) params.append("platform", platform);
   }
-  list.setAttribute("aria-busy", "true");
-  try {
-    const answer = await api(`/users/${user}/recommendations`, params);
-    if (!isCurrent()) return;
-    showError(region, null);
-    const notes = [
+  const shown = await showCards({
+    list,
+    note,
+    region,
+    isCurrent,
+    path: `/users/${user}/recommendations`,
+    params,
+    kind: "recommendation",
+    notes: (answer) => [
       answer.reason === "cold_start"
         ? "New user: showing the best-rated titles."
         : "Chosen for this user from their ratings, best first.",
-    ];
-    if (answer.degraded) notes.push("The catalogue is down: title details unavailable.");
-    if (!answer.items.length) notes.push("No titles left to suggest on these platforms.");
-    note.textContent = notes.join(" ");
-    renderCards(list, answer.items, "recommendation");
-    // Says which filter the cards on screen answer (the tests wait for it).
-    list.dataset.platforms = platforms.join(",");
-  } catch (error) {
-    if (isCurrent()) fail(error);
-  } finally {
-    if (isCurrent()) list.removeAttribute("aria-busy");
-  }
+      ...(answer.degraded ? [DEGRADED_NOTE] : []),
+      ...(answer.items.length ? [] : ["No titles left to suggest on these platforms."]),
+    ],
+    onError: (error) => fail(error),
+  });
+  // Says which filter the cards on screen answer (the tests wait for it).
+  if (shown) list.dataset.platforms = platforms.join(",");
 }
 
 const similarTicket = latest();
@@ -505,30 +524,27 @@ async function loadSimilar() {
   const region = $("similar-error");
   $("similar-title").textContent = titleCase(title.title);
   $("similar-empty").hidden = true;
-  const isCurrent = similarTicket();
-  list.setAttribute("aria-busy", "true");
-  try {
-    const answer = await api(`/titles/${encodeURIComponent(title.id)}/similar`, "n=10");
-    if (!isCurrent()) return;
-    showError(region, null);
-    const notes = [];
-    if (answer.reason === "unknown_title") {
-      notes.push("The model has no ratings for this title yet, so it cannot compare it.");
-    } else {
-      notes.push("Titles the same viewers rate alike, most similar first.");
-    }
-    if (answer.degraded) notes.push("The catalogue is down: title details unavailable.");
-    note.textContent = notes.join(" ");
-    renderCards(list, answer.items, "similar");
-    list.dataset.titleId = title.id;
-  } catch (error) {
-    if (!isCurrent()) return;
-    list.replaceChildren();
-    note.textContent = "";
-    showError(region, error);
-  } finally {
-    if (isCurrent()) list.removeAttribute("aria-busy");
-  }
+  const shown = await showCards({
+    list,
+    note,
+    region,
+    isCurrent: similarTicket(),
+    path: `/titles/${encodeURIComponent(title.id)}/similar`,
+    params: "n=10",
+    kind: "similar",
+    notes: (answer) => [
+      answer.reason === "unknown_title"
+        ? "The model has no ratings for this title yet, so it cannot compare it."
+        : "Titles the same viewers rate alike, most similar first.",
+      ...(answer.degraded ? [DEGRADED_NOTE] : []),
+    ],
+    onError: (error) => {
+      list.replaceChildren();
+      note.textContent = "";
+      showError(region, error);
+    },
+  });
+  if (shown) list.dataset.titleId = title.id;
 }
 
 // -- step 2: catalogue questions -----------------------------------------------------------
