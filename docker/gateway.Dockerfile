@@ -20,14 +20,9 @@ RUN pip install --no-cache-dir --disable-pip-version-check --root-user-action=ig
     && rm -rf build ./*.egg-info
 
 COPY common/ common/
+COPY contracts/ contracts/
 COPY services/__init__.py services/
 COPY services/gateway/ services/gateway/
-# The gateway validates requests with the catalog's and the recommender's own parameter and
-# schema modules; those import neither SQLAlchemy nor NumPy, unlike the rest of the two packages.
-COPY services/catalog/__init__.py services/catalog/params.py services/catalog/schemas.py \
-    services/catalog/
-COPY services/recommender/__init__.py services/recommender/params.py \
-    services/recommender/schemas.py services/recommender/
 COPY docker/healthcheck.py docker/
 
 USER app

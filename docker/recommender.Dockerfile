@@ -23,6 +23,7 @@ RUN pip install --no-cache-dir --disable-pip-version-check --root-user-action=ig
     && rm -rf build ./*.egg-info
 
 COPY common/ common/
+COPY contracts/ contracts/
 COPY services/__init__.py services/
 COPY services/recommender/ services/recommender/
 COPY docker/healthcheck.py docker/

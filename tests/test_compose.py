@@ -883,6 +883,14 @@ def test_gateway_installs_no_database_or_model_code() -> None:
         assert heavy not in installed, f"the gateway image would install {heavy}"
 
 
+def test_the_gateway_image_copies_nothing_from_the_other_services() -> None:
+    for instruction, sources, _, _ in dockerfile("gateway").copies():
+        for source in sources:
+            assert not source.startswith(("services/catalog", "services/recommender")), (
+                f"gateway:{instruction.line}: {source}; shared contracts live in contracts/"
+            )
+
+
 @pytest.mark.parametrize("image", sorted(IMAGES))
 def test_copy_sources_exist_and_reach_the_build_context(image: str) -> None:
     rules = dockerignore_rules()

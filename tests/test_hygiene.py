@@ -152,3 +152,63 @@ def test_metrics_add_up_across_uvicorn_workers(demo_db, tmp_path):
             assert float(line.rsplit(" ", 1)[1]) == 40.0
     finally:
         service.stop()
+
+
+SERVICES = ("catalog", "recommender", "gateway")
+
+
+def _imported_modules(path) -> set[str]:
+    import ast
+
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_no_service_imports_another_services_package(service):
+    from common.files import PROJECT_ROOT
+
+    others = [s for s in SERVICES if s != service]
+    offenders = [
+        f"{path.relative_to(PROJECT_ROOT)} imports {module}"
+        for path in sorted((PROJECT_ROOT / "services" / service).rglob("*.py"))
+        for module in _imported_modules(path)
+        if any(module == f"services.{o}" or module.startswith(f"services.{o}.") for o in others)
+    ]
+    assert not offenders, "shared code belongs in contracts/ or common/: " + "; ".join(offenders)
+
+
+def test_the_shared_packages_import_no_service():
+    from common.files import PROJECT_ROOT
+
+    offenders = [
+        f"{path.relative_to(PROJECT_ROOT)} imports {module}"
+        for package in ("common", "contracts")
+        for path in sorted((PROJECT_ROOT / package).rglob("*.py"))
+        for module in _imported_modules(path)
+        if module.startswith("services")
+    ]
+    assert not offenders, "; ".join(offenders)
+
+
+def test_the_contracts_need_neither_a_database_driver_nor_numpy():
+    import subprocess
+    import sys
+
+    from common.files import PROJECT_ROOT
+
+    probe = (
+        "import sys, contracts.catalog, contracts.recommender, contracts.gateway; "
+        "heavy = {'sqlalchemy', 'psycopg', 'numpy', 'surprise'} & set(sys.modules); "
+        "print(sorted(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

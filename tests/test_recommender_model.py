@@ -248,3 +248,12 @@ def test_a_crash_while_saving_leaves_current_on_the_old_version(trained, monkeyp
     monkeypatch.undo()
     assert load(folder).version == "v1"
     assert not (folder / "v2").exists()
+
+
+def test_a_top_n_cut_through_tied_scores_keeps_the_lowest_ids():
+    # Ranking cut at n: equal scores go in id (index) order, also across the cut.
+    rng = np.random.default_rng(3)
+    scores = rng.choice([1.0, 2.0, 3.0], size=5000)
+    for n in (1, 5, 17, 400):
+        expected = np.lexsort((np.arange(len(scores)), -scores))[:n]
+        assert top(scores, n, None, np.empty(0, dtype=np.int64)).tolist() == expected.tolist()

@@ -6,31 +6,29 @@ from common.db import check_database
 from common.deps import Db
 from common.platforms import DurationType, is_title_id
 from common.web import Health, health_response, invalid, respond
-from services.catalog import service
-from services.catalog.params import (
+from contracts.catalog import (
     MAX_IDS,
     NOT_FOUND,
+    Dataset,
     DurationTypeQ,
+    GenreCount,
+    MaxDuration,
     OptionalPlatformQ,
     OptionalYearQ,
+    PlatformCount,
     PlatformQ,
+    ScoreCount,
     ScoredQ,
+    Title,
     TitleIdPath,
+    TitlePage,
     TitleSearchQ,
+    TopActor,
+    TypeCounts,
     TypeQ,
     YearQ,
 )
-from services.catalog.schemas import (
-    Dataset,
-    GenreCount,
-    MaxDuration,
-    PlatformCount,
-    ScoreCount,
-    Title,
-    TitlePage,
-    TopActor,
-    TypeCounts,
-)
+from services.catalog import service
 
 router = APIRouter()
 

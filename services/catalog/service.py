@@ -24,7 +24,7 @@ from common.tables import (
     titles,
 )
 from common.web import NotFound
-from services.catalog.schemas import SortField, SortOrder
+from contracts.catalog import SortField, SortOrder
 
 SUMMARY_COLUMNS = (
     titles.c.id,

@@ -8,47 +8,47 @@ from fastapi.responses import Response
 
 from common.platforms import DurationType
 from common.web import Health, health_response, respond
-from services.catalog.params import (
+from contracts.catalog import (
     NOT_FOUND,
+    Dataset,
     DurationTypeQ,
+    GenreCount,
+    MaxDuration,
     OptionalPlatformQ,
     OptionalYearQ,
+    PlatformCount,
     PlatformQ,
+    ScoreCount,
     ScoredQ,
+    Title,
     TitleIdPath,
+    TitlePage,
     TitleSearchQ,
+    TopActor,
+    TypeCounts,
     TypeQ,
     YearQ,
 )
-from services.catalog.schemas import (
-    Dataset,
-    GenreCount,
-    MaxDuration,
-    PlatformCount,
-    ScoreCount,
-    Title,
-    TitlePage,
-    TopActor,
-    TypeCounts,
-)
-from services.gateway.downstream import Downstream
-from services.gateway.schemas import (
+from contracts.gateway import (
     PredictionWithTitle,
     RecommendationsWithTitles,
     SimilarWithTitles,
 )
-from services.gateway.service import fetch_json, forward, title_cards, with_cards
-from services.recommender.params import (
+from contracts.recommender import (
     NO_MODEL,
     CountQ,
     ExcludeSeenQ,
+    ModelInfo,
     PlatformsQ,
+    RatingIn,
+    RatingOut,
     TitlePath,
     TitleQ,
     UserPath,
     UserQ,
 )
-from services.recommender.schemas import ModelInfo, RatingIn, RatingOut
+from services.gateway.downstream import Downstream
+from services.gateway.service import fetch_json, forward, title_cards, with_cards
 
 router = APIRouter()
 UNAVAILABLE = {

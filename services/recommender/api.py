@@ -9,27 +9,25 @@ from fastapi.concurrency import run_in_threadpool
 from common.db import check_database
 from common.deps import Db
 from common.web import ErrorBody, Health, health_response, invalid, respond
-from services.recommender import service
-from services.recommender.model import Model
-from services.recommender.params import (
+from contracts.recommender import (
     NO_MODEL,
     NOT_FOUND,
     CountQ,
     ExcludeSeenQ,
-    PlatformsQ,
-    TitlePath,
-    TitleQ,
-    UserPath,
-    UserQ,
-)
-from services.recommender.schemas import (
     ModelInfo,
+    PlatformsQ,
     Prediction,
     RatingIn,
     RatingOut,
     Recommendations,
     SimilarTitles,
+    TitlePath,
+    TitleQ,
+    UserPath,
+    UserQ,
 )
+from services.recommender import service
+from services.recommender.model import Model
 
 router = APIRouter()
 

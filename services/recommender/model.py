@@ -158,8 +158,11 @@ def top(scores: np.ndarray, n: int, allowed: np.ndarray | None, exclude: np.ndar
     candidates[exclude] = False
     index = np.flatnonzero(candidates)
     if len(index) > n:
-        index = index[np.argpartition(-scores[index], n - 1)[:n]]
-    return index[np.lexsort((index, -scores[index]))]
+        # argpartition picks an arbitrary one among scores tied with the n-th: keep them all,
+        # so that the id order below decides which of them make the cut.
+        nth = -np.partition(-scores[index], n - 1)[n - 1]
+        index = index[scores[index] >= nth]
+    return index[np.lexsort((index, -scores[index]))][:n]
 
 
 # -- saving and loading --------------------------------------------------------------------

@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 from common.platforms import Platform
 from common.tables import ratings, titles
 from common.web import NotFound
+from contracts.recommender import Reason
 from services.recommender.model import ArtifactError, Model, current_version, load, top
-from services.recommender.schemas import Reason
 
 log = logging.getLogger(__name__)
 

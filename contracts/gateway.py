@@ -1,9 +1,9 @@
-"""The gateway's own responses: the recommender's answers with a title card added."""
+"""The gateway's own answers: the recommender's, with a title card on every title."""
 
 from pydantic import BaseModel, Field
 
 from common.platforms import Platform, TitleType
-from services.recommender.schemas import Prediction, Reason, ScoredTitle
+from contracts.recommender import Prediction, Reason, ScoredTitle
 
 
 class TitleCard(BaseModel):

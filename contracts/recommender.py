@@ -1,12 +1,15 @@
-"""Request and response models of the recommender."""
+"""The recommender's contract: its parameters and request and response models. The recommender
+serves them; the gateway takes the same parameters and adds title cards (contracts.gateway)."""
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.platforms import TITLE_ID_PATTERN
+from common.platforms import TITLE_ID_PATTERN, Platform
+from common.web import ErrorBody
 
 MAX_USER_ID = 2**31 - 1
 
@@ -83,3 +86,29 @@ class ModelInfo(BaseModel):
     users: int
     titles: int
     metrics: dict[str, Any] = Field(description="held-out metrics of the model and its baselines")
+
+
+# -- parameters --------------------------------------------------------------------------------
+
+UserQ = Annotated[int, Query(ge=1, le=MAX_USER_ID, description="the user's id", examples=[1])]
+UserPath = Annotated[int, Path(ge=1, le=MAX_USER_ID, description="the user's id", examples=[1])]
+TitleQ = Annotated[
+    str,
+    Query(pattern=TITLE_ID_PATTERN, description="platform letter + show_id", examples=["ns2186"]),
+]
+TitlePath = Annotated[
+    str,
+    Path(pattern=TITLE_ID_PATTERN, description="platform letter + show_id", examples=["ns2186"]),
+]
+CountQ = Annotated[int, Query(ge=1, le=100, description="how many titles", examples=[10])]
+PlatformsQ = Annotated[
+    list[Platform] | None,
+    Query(
+        description="only these platforms; repeat it for several", examples=[["netflix", "hulu"]]
+    ),
+]
+ExcludeSeenQ = Annotated[
+    bool, Query(description="leave out titles the user already rated", examples=[True])
+]
+NOT_FOUND = {404: {"model": ErrorBody, "description": "no title has this id"}}
+NO_MODEL = {503: {"model": ErrorBody, "description": "no model is loaded yet"}}
