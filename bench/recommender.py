@@ -1,5 +1,7 @@
-"""Latency of the recommender over real HTTP on loopback, with a top-10 done the seed's way (a
-loop of surprise's predict over every title) measured in the same run.
+"""Latency of the recommender over real HTTP on loopback; in the same run, in process, the
+similar titles and picks as served before the content model (the rating factors' neighbours, and
+the rating model's top 10), and a top-10 done the seed's way (a loop of surprise's predict over
+every title); and what the content model costs the trainer and the artifact.
 
     python -m bench.recommender [--database-url URL --model-dir DIR] [--data DIR] [--seconds 5]
 
@@ -22,10 +24,13 @@ from bench.data import arguments, prepared
 from bench.wrk import lua_script, wrk
 from common.db import engine_at
 from common.proc import Service, free_port
-from services.recommender.model import Model, load
+from services.recommender import ranking
+from services.recommender.model import Model, current_version, load
 
 BENCH_USERS = 2_000_000_000  # ratings posted here are the benchmark's own, deleted afterwards
-TARGETS_MS = {"predict": 1.0, "top-10": 5.0}
+TARGETS_MS = {"predict": 1.0, "top-10": 3.0, "similar": 1.0}
+TARGET_MODEL_MB = 300
+TARGET_CONTENT_S = 30
 
 
 def as_surprise(model: Model) -> SVD:
@@ -57,6 +62,84 @@ def seed_top10_ms(model: Model, users: list[int]) -> float:
         sorted(predictions, key=lambda p: p.est, reverse=True)[:10]
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
+
+
+def median_ms(run, arguments: list) -> float:
+    times = []
+    for argument in arguments:
+        started = time.perf_counter()
+        run(argument)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def in_process(model: Model) -> None:
+    """The served lists against the lists served before, on the same titles and users."""
+    rng = np.random.default_rng(2)
+    titles = rng.choice(len(model.item_ids), 1000).tolist()
+    users = rng.choice(len(model.user_ids), 300).tolist()
+    none = np.empty(0, dtype=np.int64)
+
+    def factor_neighbours(item: int) -> None:  # what /similar served before the content model
+        allowed = np.arange(len(model.item_ids)) != item
+        ranking.shortlist(model.factor_similarity(item), allowed, model.item_work, 10)
+
+    def rating_top10(user: int) -> None:  # what /recommendations served before
+        allowed = np.ones(len(model.item_ids), dtype=bool)
+        allowed[model.seen(user)] = False
+        ranking.shortlist(model.user_scores(user), allowed, model.item_work, 10)
+
+    def picks(user: int) -> None:
+        model.recommend(
+            user,
+            extra_items=none,
+            extra_ratings=np.empty(0),
+            n=10,
+            allowed=None,
+            exclude_seen=True,
+        )
+
+    rows = [
+        (
+            "similar: content model (served)",
+            median_ms(lambda i: model.similar(i, 10, None), titles),
+        ),
+        ("similar: rating factors (before)", median_ms(factor_neighbours, titles)),
+        ("top-10: the blend (served)", median_ms(picks, users)),
+        ("top-10: rating model (before)", median_ms(rating_top10, users)),
+    ]
+    print("\nin process, no HTTP (median over 1,000 titles / 300 users):")
+    for label, value in rows:
+        print(f"  {label:<36} {value:6.3f} ms")
+
+
+def costs(model: Model, model_dir: Path) -> None:
+    """The content model's share of the training run (the trainer's own clock) and of the files."""
+    timings = model.metadata["timings_s"]
+    content_s = sum(timings.get(k, 0.0) for k in ("content", "ranking", "lists"))
+    folder = model_dir / (current_version(model_dir) or model.version)
+    size_mb = sum(f.stat().st_size for f in folder.iterdir()) / 2**20
+    content_mb = (
+        sum(
+            f.stat().st_size
+            for f in folder.iterdir()
+            if f.name.startswith(("content_", "neighbour_"))
+        )
+        / 2**20
+    )
+    verdict = "met" if content_s <= TARGET_CONTENT_S else "MISSED"
+    print(
+        f"\ntraining: {timings['total']:.0f} s in all, of which the content model "
+        f"{content_s:.0f} s "
+        f"(content {timings.get('content', 0):.1f}, ranking {timings.get('ranking', 0):.1f}, "
+        f"lists {timings.get('lists', 0):.1f}; target <= {TARGET_CONTENT_S} s: {verdict}); "
+        f"peak memory {model.metadata['peak_rss_mb'] / 1024:.2f} GB"
+    )
+    verdict = "met" if size_mb <= TARGET_MODEL_MB else "MISSED"
+    print(
+        f"model files: {size_mb:.0f} MB (content vectors and neighbours {content_mb:.0f} MB; "
+        f"target <= {TARGET_MODEL_MB} MB: {verdict})"
+    )
 
 
 def scripts_for(model: Model, folder: Path) -> dict[str, Path]:
@@ -130,6 +213,8 @@ def main() -> None:
         finally:
             service.stop()
             delete_bench_ratings(url)
+        in_process(model)
+        costs(model, model_dir)
         users = [int(u) for u in np.random.default_rng(1).choice(model.user_ids, 20)]
         seed = seed_top10_ms(model, users)
         print(

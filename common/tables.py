@@ -33,6 +33,12 @@ titles = sa.Table(
     sa.Column("description", sa.Text),
     sa.Column("score", sa.Float, comment="mean of the delivered rating rows"),
     sa.Column("votes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column(
+        "work_id",
+        sa.Text,
+        nullable=False,
+        comment="the same film or show on several platforms shares one: its first title's id",
+    ),
     sa.CheckConstraint("platform IN ('amazon', 'disney', 'hulu', 'netflix')", name="platform"),
     sa.CheckConstraint("type IN ('movie', 'tv show')", name="type"),
     sa.CheckConstraint("duration_type IN ('min', 'season')", name="duration_type"),
@@ -53,6 +59,7 @@ titles = sa.Table(
     ),
     sa.Index("ix_titles_score", sa.text("score DESC NULLS LAST"), "title"),
     sa.Index("ix_titles_release_year", sa.text("release_year DESC"), "title"),
+    sa.Index("ix_titles_work_id", "work_id"),
 )
 
 title_cast = sa.Table(

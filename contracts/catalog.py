@@ -68,8 +68,18 @@ class TitleSummary(BaseModel):
     votes: int = Field(description="number of user ratings", examples=[472])
 
 
+class Copy(BaseModel):
+    platform: Platform
+    id: str = Field(examples=["hs874"])
+
+
 class Title(TitleSummary):
     show_id: str = Field(examples=["s1"])
+    work_id: str = Field(
+        description="the same film or show delivered by several platforms shares one work id",
+        examples=["as7474"],
+    )
+    also_on: list[Copy] = Field(description="the same work on the other platforms", examples=[[]])
     director: str | None
     country: str | None
     date_added: date | None

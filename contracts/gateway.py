@@ -27,10 +27,21 @@ class ScoredTitleWithCard(ScoredTitle):
     title: TitleCard | None
 
 
+class TitleWithCard(BaseModel):
+    title_id: str
+    title: TitleCard | None
+
+
+class PickWithCard(ScoredTitleWithCard):
+    because: list[TitleWithCard] = Field(
+        description="the titles the user rated highly that led to this pick, with their cards"
+    )
+
+
 class RecommendationsWithTitles(BaseModel):
     user_id: int
     reason: Reason
-    items: list[ScoredTitleWithCard]
+    items: list[PickWithCard]
     degraded: bool = Field(False, description=DEGRADED)
 
 

@@ -20,6 +20,8 @@ class Reason(StrEnum):
     unknown_title = "unknown_title"
     unknown_user_and_title = "unknown_user_and_title"
     cold_start = "cold_start"
+    content = "content"
+    content_and_ratings = "content_and_ratings"
 
 
 class Prediction(BaseModel):
@@ -39,19 +41,35 @@ class ScoredTitle(BaseModel):
     score: float = Field(examples=[4.12])
 
 
+class Pick(ScoredTitle):
+    because: list[str] = Field(
+        description="up to 3 titles the user rated above their own mean that led to this pick "
+        "(empty for cold start, or when the pick comes from the other signals)",
+        examples=[["ns3686"]],
+    )
+
+
 class Recommendations(BaseModel):
     user_id: int
-    reason: Reason = Field(description="model, or cold_start for a user the model does not know")
-    items: list[ScoredTitle] = Field(description="best first; score is the predicted rating")
+    reason: Reason = Field(
+        description="model (a user the model knows), content (a user it does not know yet, "
+        "from their ratings since), or cold_start (no ratings at all: popular, well-rated titles)"
+    )
+    items: list[Pick] = Field(
+        description="best first, by the blend the trainer chose; score is the predicted rating "
+        "(cold start: the title's damped mean rating)"
+    )
 
 
 class SimilarTitles(BaseModel):
     title_id: str
     reason: Reason = Field(
-        description="model, or unknown_title when the model has no factors for it"
+        description="content (from what the titles are), content_and_ratings (blended with the "
+        "rating model's factors), or unknown_title (a title loaded after the model was trained)"
     )
     items: list[ScoredTitle] = Field(
-        description="most similar first; score is the cosine similarity"
+        description="most similar first, one copy per work, none of this title's own work; "
+        "score is the similarity"
     )
 
 

@@ -58,7 +58,7 @@ def load_data(url: str, data: Path) -> bool:
     if result.unchanged_since is not None:
         say(f"data unchanged since load #{result.unchanged_since}; nothing to load")
         return False
-    print_summary(result.files, f"load #{result.load_id} done in {result.seconds:.1f} s")
+    print_summary(result.files, result.headline())
     return True
 
 

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             "Use --force to load them again."
         )
         return 0
-    print_summary(result.files, f"load #{result.load_id} done in {result.seconds:.1f} s")
+    print_summary(result.files, result.headline())
     return 0
 
 

@@ -24,7 +24,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
 from common import tables
-from loader import clean
+from loader import clean, works
 from loader.progress import FileReport, LoadProgress
 from loader.read import (
     CarefulRestart,
@@ -56,6 +56,7 @@ def migrate(connection: Connection) -> None:
 class StagedTitles:
     rows: list[clean.TitleRow] = field(default_factory=list)
     reports: list[FileReport] = field(default_factory=list)
+    work_ids: dict[str, str] = field(default_factory=dict)
 
     def known_ids(self) -> pa.Array:
         return pa.array(sorted(row.id for row in self.rows), pa.string())
@@ -67,6 +68,13 @@ class LoadResult:
     files: list[FileReport]
     seconds: float
     unchanged_since: int | None = None  # an earlier load of the very same files
+    shared_works: int = 0  # films and shows that two or more platforms deliver
+
+    def headline(self) -> str:
+        return (
+            f"load #{self.load_id} done in {self.seconds:.1f} s; "
+            f"{self.shared_works:,} films and shows are on two or more platforms"
+        )
 
 
 def fingerprint(files: Iterable[tuple[SourceFile, str]]) -> str:
@@ -113,6 +121,8 @@ def run_load(
             staged = stage_titles(title_files, hashes)
             for report in staged.reports:
                 progress.finish_file(report)
+            progress.step("finding the films and shows that several platforms deliver ...")
+            staged.work_ids = works.assign_works(map(works.copy_of, staged.rows))
             with conn.begin():
                 driver = conn.connection.driver_connection
                 _create_staging(conn)
@@ -136,7 +146,12 @@ def run_load(
             conn.execute(sa.select(sa.func.pg_advisory_unlock(LOAD_LOCK)))
             conn.commit()
     _vacuum(engine)
-    return LoadResult(load_id, [*staged.reports, *rating_reports], time.monotonic() - started)
+    return LoadResult(
+        load_id,
+        [*staged.reports, *rating_reports],
+        time.monotonic() - started,
+        shared_works=len({w for i, w in staged.work_ids.items() if i != w}),
+    )
 
 
 def stage_titles(sources: list[SourceFile], hashes: dict[SourceFile, str]) -> StagedTitles:
@@ -332,7 +347,12 @@ def _copy_titles(
             for row in staged.rows:
                 votes = int(counts[position[row.id]]) if counts is not None else 0
                 score = float(sums[position[row.id]] / votes) if votes else None
-                values = {**vars(row), "score": score, "votes": votes}
+                values = {
+                    **vars(row),
+                    "score": score,
+                    "votes": votes,
+                    "work_id": staged.work_ids[row.id],
+                }
                 copy.write_row([values[c] for c in TITLE_DB_COLUMNS])
         for table, column in (("title_cast", "actor"), ("title_genres", "genre")):
             with cursor.copy(

@@ -101,6 +101,25 @@ def test_recommendations_and_similar_carry_cards_for_every_item(gateway, stack):
     assert len(similar["items"]) == 5 and all(i["title"] for i in similar["items"])
 
 
+def test_the_titles_behind_each_pick_come_with_their_cards(gateway, stack):
+    recs = gateway.get("/users/1/recommendations", params={"n": 10}).json()
+    direct = httpx.get(stack.recommender.url + "/users/1/recommendations", params={"n": 10})
+    for carded, plain in zip(recs["items"], direct.json()["items"], strict=True):
+        assert [b["title_id"] for b in carded["because"]] == plain["because"]
+        for reason in carded["because"]:
+            card = gateway.get(f"/titles/{reason['title_id']}").json()
+            assert reason["title"]["title"] == card["title"]
+    assert any(item["because"] for item in recs["items"])
+
+
+def test_a_title_lists_its_copies_on_the_other_platforms(gateway):
+    body = gateway.get("/titles/as7474").json()
+    assert body["title"] == "1 night in san diego"
+    assert body["also_on"] == [{"platform": "hulu", "id": "hs874"}]
+    similar = gateway.get("/titles/as7474/similar", params={"n": 10}).json()
+    assert "hs874" not in [i["title_id"] for i in similar["items"]]
+
+
 def test_a_rating_posted_through_the_gateway_is_stored(gateway):
     response = gateway.post("/ratings", json={"user_id": 77, "title_id": "ns2", "rating": 3.5})
     assert response.status_code == 201

@@ -318,3 +318,29 @@ def test_catalogue_copies_from_shared_data_are_found(shared_data, tmp_path, data
     titles = copy_titles(shared_data / "titles", tmp_path / "titles")
     result = load(database_url, titles, None)
     assert sum(f.rows_loaded for f in result.files) == 22_998
+
+
+def test_the_same_work_on_several_platforms_shares_a_work_id(loaded):
+    url, result = loaded
+    rows = {
+        r.id: r.work_id
+        for r in query(
+            url,
+            "SELECT id, work_id FROM titles WHERE work_id <> id OR id IN "
+            "('as7474', 'as3191', 'hs1070', 'ds1378')",
+        )
+    }
+    assert rows["hs874"] == rows["as7474"] == "as7474"  # 1 night in san diego, 2020 on both
+    assert rows["ns2520"] == rows["as3191"] == "as3191"  # avatar: the last airbender, 2008/2007
+    assert rows["ns5413"] == "hs1070"  # criminal minds: Hulu dates 2005, Netflix 2017, 12 seasons
+    assert rows["ds1378"] == "ds1378"  # toy story is only on Disney+
+    # A work holds one title per platform, and every work's id is one of its own titles.
+    works = query(
+        url,
+        "SELECT work_id, count(*) AS copies, count(DISTINCT platform) AS platforms,"
+        " bool_or(id = work_id) AS named_after_a_copy FROM titles GROUP BY work_id",
+    )
+    assert all(w.copies == w.platforms and w.named_after_a_copy for w in works)
+    shared = sum(1 for w in works if w.copies > 1)
+    assert shared == result.shared_works and 500 < shared < 700
+    assert f"{shared:,} films and shows are on two or more platforms" in result.headline()

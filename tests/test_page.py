@@ -267,6 +267,30 @@ def test_recommendations_follow_the_platform_filter(page: Page, demo_stack) -> N
     expect(cards).to_have_count(0)
 
 
+def test_picks_say_why_and_a_title_says_where_else_it_streams(page: Page, demo_stack) -> None:
+    """Each pick names the liked titles behind it; a title on two platforms says so."""
+    picks = api(demo_stack.url, "/users/1/recommendations", n=10)["items"]
+    cards = recommendation_cards(page)
+    expect(cards).to_have_count(10)
+    for card, item in zip(cards.all(), picks, strict=True):
+        why = card.get_by_test_id("because")
+        if item["because"]:
+            names = ", ".join(title_case(b["title"]["title"]) for b in item["because"])
+            expect(why).to_have_text(f"Because you liked {names}")
+        else:
+            expect(why).to_have_count(0)
+    assert any(item["because"] for item in picks)
+
+    copied = api(demo_stack.url, "/titles/ns5")
+    assert copied["also_on"] == [{"platform": "amazon", "id": "as5"}]
+    choose_title(page, copied["title"], title_case(copied["title"]))
+    expect(page.get_by_test_id("also-on")).to_have_text(" · Also on Prime Video")
+    expect(page.get_by_role("heading", name=f"More like this: {title_case(copied['title'])}"))
+    similar = page.get_by_test_id("similar-list").get_by_test_id("title-card")
+    expect(similar).to_have_count(10)
+    assert "as5" not in [c.get_attribute("data-title-id") for c in similar.all()]
+
+
 def test_unknown_user_gets_the_best_rated_titles(page: Page) -> None:
     """A user the model does not know is told they get the best-rated titles."""
     page.get_by_label("User id").fill("9999")

@@ -12,10 +12,12 @@ import pytest
 from surprise import Dataset, Reader
 
 from common import stats
-from services.recommender import evaluation
+from services.recommender import content, evaluation, ranking
 from services.recommender.data import COLUMNS, Ratings, build_trainset, deduplicate, split
-from services.recommender.model import ARRAYS, ArtifactError, load, save, top
+from services.recommender.model import ARRAYS, ArtifactError, load, save
+from services.recommender.ranking import Neighbours
 from services.recommender.train import Clock, Params, evaluate, fit_svd, model_arrays
+from tests.catalogues import clustered, content_metadata
 
 
 def ratings_table(rows: list[tuple]) -> pa.Table:
@@ -47,12 +49,18 @@ def planted(
 
 def test_the_trainer_learns_a_planted_low_rank_structure():
     data, clean = planted()
-    report = evaluate(
+    catalogue, _ = clustered(data.item_ids)
+    report, chosen = evaluate(
         data,
         Params(n_factors=10, n_epochs=40, lr_all=0.01, reg_bu=0.05, reg_bi=0.05, reg_factors=0.05),
         seed=0,
         clock=Clock(),
+        neighbours=Neighbours(*content.neighbours(content.vectorise(catalogue))),
+        title_signal_z=10.0,
     )
+    # The ratings' structure has nothing to do with these titles' clusters: the rating model
+    # is what predicts the held-out ratings, and the validation leans on it.
+    assert chosen["weights"]["prediction"] >= 0.5
     _, test = split(len(data), seed=0, fraction=0.1)
     noise_floor = evaluation.rmse(
         data.ratings[test], clean[test]
@@ -127,6 +135,19 @@ def test_the_lean_trainset_holds_what_surprise_would_build():
     assert sum(len(v) for v in lean.ir.values()) == len(data)
 
 
+def artifact(data: Ratings, svd) -> tuple[dict, dict]:
+    """The arrays and metadata of a model of `data`, over a clustered catalogue of its titles."""
+    catalogue, _ = clustered(data.item_ids)
+    vectors = content.vectorise(catalogue)
+    neighbours = Neighbours(*content.neighbours(vectors))
+    metadata = {
+        "global_mean": float(np.mean(data.ratings)),
+        "rating_scale": [0.5, 5.0],
+        **content_metadata(vectors, neighbours),
+    }
+    return model_arrays(data, svd, catalogue, vectors, neighbours), metadata
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     data, _ = planted(users=200, items=120, per_user=30)
@@ -137,12 +158,8 @@ def trained(tmp_path_factory):
         seed=3,
     )
     folder = tmp_path_factory.mktemp("models")
-    save(
-        folder,
-        "v1",
-        model_arrays(data, svd),
-        {"global_mean": trainset.global_mean, "rating_scale": [0.5, 5.0]},
-    )
+    arrays, metadata = artifact(data, svd)
+    save(folder, "v1", arrays, {**metadata, "global_mean": trainset.global_mean})
     return data, svd, folder
 
 
@@ -178,12 +195,15 @@ def test_surprise_treats_a_wrongly_typed_id_as_unknown_without_saying_so(trained
     assert model.predict(model.user_index(user), model.item_index(item)) != silent.est
 
 
-def test_top_returns_the_best_allowed_titles_best_first():
+def test_the_shortlist_is_the_best_allowed_titles_best_first_one_copy_per_work():
     scores = np.array([0.1, 0.9, 0.5, 0.9, 0.7, 0.3])
-    assert top(scores, 3, None, np.array([], dtype=int)).tolist() == [1, 3, 4]
-    assert top(scores, 3, None, np.array([1])).tolist() == [3, 4, 2]
+    every = np.ones(6, dtype=bool)
+    works = np.arange(6)
+    assert ranking.shortlist(scores, every, works, 3).tolist() == [1, 3, 4]
     allowed = np.array([True, False, True, False, True, True])
-    assert top(scores, 10, allowed, np.array([4])).tolist() == [2, 5, 0]
+    assert ranking.shortlist(scores, allowed, works, 10).tolist() == [4, 2, 5, 0]
+    # Titles 1 and 3 are one work on two platforms: its best copy stands for it.
+    assert ranking.shortlist(scores, every, np.array([0, 1, 2, 1, 4, 5]), 3).tolist() == [1, 4, 2]
 
 
 def test_no_file_of_the_artifact_is_a_pickle(trained):
@@ -232,7 +252,7 @@ def test_an_incomplete_artifact_is_refused(copy, tmp_path):
 
 def test_a_crash_while_saving_leaves_current_on_the_old_version(trained, monkeypatch):
     data, svd, folder = trained
-    arrays = model_arrays(data, svd)
+    arrays, metadata = artifact(data, svd)
     calls = {"n": 0}
     real_save = np.save
 
@@ -244,7 +264,7 @@ def test_a_crash_while_saving_leaves_current_on_the_old_version(trained, monkeyp
 
     monkeypatch.setattr(np, "save", crash_midway)
     with pytest.raises(OSError):
-        save(folder, "v2", arrays, {"global_mean": 3.5, "rating_scale": [0.5, 5.0]})
+        save(folder, "v2", arrays, metadata)
     monkeypatch.undo()
     assert load(folder).version == "v1"
     assert not (folder / "v2").exists()
@@ -256,4 +276,5 @@ def test_a_top_n_cut_through_tied_scores_keeps_the_lowest_ids():
     scores = rng.choice([1.0, 2.0, 3.0], size=5000)
     for n in (1, 5, 17, 400):
         expected = np.lexsort((np.arange(len(scores)), -scores))[:n]
-        assert top(scores, n, None, np.empty(0, dtype=np.int64)).tolist() == expected.tolist()
+        shortlist = ranking.shortlist(scores, np.ones(len(scores), bool), np.arange(5000), n)
+        assert shortlist.tolist() == expected.tolist()

@@ -10,8 +10,8 @@ from services.catalog.app import create_app
 from services.catalog.settings import Settings
 
 WRITES = [
-    "INSERT INTO titles (id, platform, show_id, type, title, release_year, rating)"
-    " VALUES ('ns99999', 'netflix', 's99999', 'movie', 'x', 2020, 'g')",
+    "INSERT INTO titles (id, platform, show_id, type, title, release_year, rating, work_id)"
+    " VALUES ('ns99999', 'netflix', 's99999', 'movie', 'x', 2020, 'g', 'ns99999')",
     "UPDATE titles SET title = 'hacked' WHERE id = 'ns1'",
     "DELETE FROM title_cast",
     "INSERT INTO ratings (source, user_id, title_id, rating) VALUES ('api', 1, 'ns1', 4)",

@@ -197,10 +197,28 @@ def _ordered_list(column: sa.Column, table: sa.Table) -> sa.ScalarSelect:
     )
 
 
+_copies = titles.alias("copies")
+# The other platforms' copies of the same work, in id order.
+ALSO_ON = (
+    sa.select(
+        sa.func.coalesce(
+            sa.func.json_agg(
+                aggregate_order_by(
+                    sa.func.json_build_object("platform", _copies.c.platform, "id", _copies.c.id),
+                    _copies.c.id,
+                )
+            ),
+            sa.literal_column("'[]'::json"),
+        )
+    )
+    .where(_copies.c.work_id == titles.c.work_id, _copies.c.id != titles.c.id)
+    .scalar_subquery()
+)
 TITLE_SQL = sa.select(
     titles,
     _ordered_list(title_cast.c.actor, title_cast).label("cast"),
     _ordered_list(title_genres.c.genre, title_genres).label("genres"),
+    ALSO_ON.label("also_on"),
 ).where(titles.c.id == sa.bindparam("title_id"))
 
 

@@ -96,7 +96,16 @@ async def title_cards(catalog: Downstream, title_ids: list[str]) -> tuple[dict[s
 
 
 async def with_cards(answer: dict[str, Any], catalog: Downstream) -> dict[str, Any]:
-    """A recommendation or similar-titles answer with a card on every item."""
-    cards, degraded = await title_cards(catalog, [item["title_id"] for item in answer["items"]])
-    items = [{**item, "title": cards.get(item["title_id"])} for item in answer["items"]]
-    return {**answer, "items": items, "degraded": degraded}
+    """A recommendation or similar-titles answer with a card on every title it names (the
+    items, and the titles behind each pick), all fetched in one catalog call."""
+    named = [item["title_id"] for item in answer["items"]]
+    named += [b for item in answer["items"] for b in item.get("because", ())]
+    cards, degraded = await title_cards(catalog, list(dict.fromkeys(named)))
+
+    def carded(item: dict[str, Any]) -> dict[str, Any]:
+        entry = {**item, "title": cards.get(item["title_id"])}
+        if "because" in item:
+            entry["because"] = [{"title_id": b, "title": cards.get(b)} for b in item["because"]]
+        return entry
+
+    return {**answer, "items": [carded(item) for item in answer["items"]], "degraded": degraded}

@@ -98,7 +98,7 @@ def recommendations(
     platform: PlatformsQ = None,
     exclude_seen: ExcludeSeenQ = True,
 ):
-    """The user's top titles, scored over every title at once; cold start for unknown users."""
+    """The user's picks, each with the titles behind it; cold start for users with no ratings."""
     answer = service.recommend(
         served, db, user_id=user_id, n=n, platforms=platform, exclude_seen=exclude_seen
     )
@@ -111,11 +111,15 @@ def recommendations(
     responses=NOT_FOUND | NO_MODEL,
     tags=["predictions"],
 )
-def similar(
+async def similar(
     served: Served, db: Db, title_id: TitlePath, n: CountQ = 10, platform: PlatformsQ = None
 ):
-    """The titles nearest to this one by cosine similarity of the item factors."""
-    answer = service.similar(served, db, title_id=title_id, n=n, platforms=platform)
+    """The titles most like this one: one copy per work, none of its own work."""
+    arguments = {"title_id": title_id, "n": n, "platforms": platform}
+    if served.item_index(title_id) is None:  # only then is the database needed
+        answer = await run_in_threadpool(service.similar, served, db, **arguments)
+    else:
+        answer = service.similar(served, db, **arguments)
     return versioned(respond(SimilarTitles, answer), served)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection
 from surprise import Trainset
 
 RATING_SCALE = (0.5, 5.0)
@@ -37,16 +37,37 @@ class Ratings:
     def __len__(self) -> int:
         return len(self.ratings)
 
-    def take(self, rows: np.ndarray) -> "Ratings":
-        """These rows, with only the users and titles they mention (ids renumbered)."""
+    def take(self, rows: np.ndarray, *, all_titles: bool = False) -> "Ratings":
+        """These rows, with only the users (and, unless `all_titles`, the titles) they mention;
+        ids renumbered."""
         user_codes, users = np.unique(self.users[rows], return_inverse=True)
-        item_codes, items = np.unique(self.items[rows], return_inverse=True)
+        if all_titles:
+            items, item_ids = self.items[rows], self.item_ids
+        else:
+            item_codes, items = np.unique(self.items[rows], return_inverse=True)
+            item_ids = self.item_ids[item_codes]
         return Ratings(
             users.astype(np.int32),
             items.astype(np.int32),
             self.ratings[rows],
             self.user_ids[user_codes],
-            self.item_ids[item_codes],
+            item_ids,
+        )
+
+    def over(self, title_ids: np.ndarray) -> "Ratings":
+        """The same ratings, with the titles numbered as positions in `title_ids` (sorted, a
+        superset of the rated titles: the whole catalogue)."""
+        positions = np.searchsorted(title_ids, self.item_ids)
+        inside = positions < len(title_ids)
+        if not inside.all() or (title_ids[positions[inside]] != self.item_ids[inside]).any():
+            missing = self.item_ids[~np.isin(self.item_ids, title_ids)][:5].tolist()
+            raise ValueError(f"rated titles missing from the catalogue: {missing}")
+        return Ratings(
+            self.users,
+            positions[self.items].astype(np.int32),
+            self.ratings,
+            self.user_ids,
+            title_ids,
         )
 
     def fingerprint(self) -> dict:
@@ -64,14 +85,13 @@ class Ratings:
         }
 
 
-def read_ratings(engine: Engine) -> pa.Table:
+def read_ratings(conn: Connection) -> pa.Table:
     """Every rating row, streamed out with COPY (no ORM, no giant result set in Python objects)."""
     buffer = io.BytesIO()
-    with engine.connect() as conn:
-        cursor = conn.connection.driver_connection.cursor()
-        with cursor.copy(EXPORT) as copy:
-            for chunk in copy:
-                buffer.write(chunk)
+    cursor = conn.connection.driver_connection.cursor()
+    with cursor.copy(EXPORT) as copy:
+        for chunk in copy:
+            buffer.write(chunk)
     buffer.seek(0)
     if buffer.getbuffer().nbytes == 0:
         return pa.table({name: pa.array([], pa.int64()) for name in COLUMNS})

@@ -100,6 +100,9 @@ def render(metadata: dict, time_log: str | None) -> str:
     lines += ["", f"Ranking metrics are averaged over {svd['users']:,} users.", ""]
     lines += _tuning(metadata)
     lines += _signal(signal)
+    lines += _content(metadata)
+    lines += _ranking(metadata)
+    lines += _lists(metadata)
     lines += _resources(metadata, time_log)
     lines += [
         "## Parameters and libraries",
@@ -121,8 +124,8 @@ def _signal_sentence(signal: dict) -> str:
             f"{_f(titles['std_of_means'])} (standard deviation), and the same ratings assigned to "
             f"titles at random spread {_f(titles['random_std_of_means'])} (z = {titles['z']:.2f}). "
             "Whatever a model learns about titles here is noise; only the users' biases are real. "
-            "So are the similar-titles lists (cosine of title factors): on this data they carry "
-            "no meaning, and the top-N lists rank titles by noise around each user's bias."
+            "So similar titles come from the content model alone (the rating factors' weight is "
+            "0), and picks lean on what the titles are: see the content model and the lists below."
         )
     return (
         f"- The ratings carry title signal: per-title means spread {_f(titles['std_of_means'])} "
@@ -208,9 +211,138 @@ def _signal(signal: dict) -> list[str]:
     return [*lines, ""]
 
 
+def _content(metadata: dict) -> list[str]:
+    info = metadata.get("content")
+    if not info:
+        return []
+    weights = ", ".join(f"{name} {weight}" for name, weight in info["field_weights"].items())
+    return [
+        "## The content model",
+        "",
+        "Every title of the catalogue is a TF-IDF vector of what it is (scikit-learn's "
+        "`TfidfVectorizer`, one per field, each block L2-normalised and weighted, then the row "
+        "normalised again): title words and word pairs, genres, cast (the first "
+        f"{info.get('top_cast', 10)}, whole names), directors (whole names), countries, the "
+        "description, and facets (type, maturity rating, decade).",
+        "",
+        f"- Field weights: {weights}.",
+        f"- {info['dimensions']:,} features, {info.get('nonzeros', 0):,} non-zeros; each title's "
+        f"{info['neighbours']} nearest titles by cosine are precomputed (best first, ties by id).",
+        "- Stored without pickle: the vectors as CSR arrays (`content_*.npy`), the neighbours as "
+        "`neighbour_items.npy` and `neighbour_scores.npy`.",
+        "",
+    ]
+
+
+def _ranking(metadata: dict) -> list[str]:
+    ranking = metadata.get("ranking")
+    if not ranking:
+        return []
+    weights = ranking["weights"]
+    lines = [
+        "## How picks are ranked",
+        "",
+        "A user's picks blend three signals, each standardised over the catalogue for that "
+        "user: the rating model's predicted rating, the user's content affinity (the titles "
+        "they rated, each weighted by its rating minus their own damped mean, pull their "
+        "content neighbours up, or down), and a quality prior (the damped mean rating). Copies "
+        "of one work collapse to the best allowed one; a diversity step (maximal marginal "
+        "relevance) keeps a list from being one franchise; each pick names up to 3 rated titles "
+        "that pulled it up (`because`). A user with no ratings gets the cold start.",
+        "",
+        f"- **Chosen weights**: prediction {weights['prediction']}, affinity "
+        f"{weights['affinity']}, prior {weights['prior']}.",
+        f"- **Rating factors in similar titles**: weight {ranking['similar_factor_weight']}: "
+        f"{ranking['similar_factor_weight_reason']}.",
+    ]
+    validation = ranking.get("validation")
+    if not validation:
+        return [*lines, "- No validation ran (`--skip-evaluation`): these are the defaults.", ""]
+    chosen = validation["chosen_vs_rating_model"]
+    lines += [
+        f"- Chosen on {validation['held_out_ratings']:,} held-out ratings of "
+        f"{validation['users']:,} users. {validation['rule']}",
+        f"- Held-out NDCG@10 of the chosen blend {_f(chosen['served_blend']['ndcg_at_10'])}, "
+        f"of the rating model alone {_f(chosen['rating_model_alone']['ndcg_at_10'])} (same users, "
+        "same protocol as above).",
+        "",
+        "| prediction | affinity | prior | NDCG@10 | below the best | SE | within one SE |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in validation["blends"]:
+        mark = " **(chosen)**" if all(row[k] == weights[k] for k in weights) else ""
+        lines.append(
+            f"| {row['prediction']} | {row['affinity']} | {row['prior']} | "
+            f"{_f(row['ndcg_at_10'])}{mark} | {_f(row['minus_best'])} | {_f(row['se'])} | "
+            f"{'yes' if row['within_one_se'] else 'no'} |"
+        )
+    return [*lines, ""]
+
+
+LIST_COLUMNS = (
+    ("franchise_recall_at_10", "franchise recall@10"),
+    ("genre_jaccard_at_10", "genre Jaccard@10"),
+    ("intra_list_diversity", "intra-list diversity"),
+    ("catalogue_coverage", "catalogue coverage"),
+    ("popularity_percentile", "popularity percentile"),
+    ("largest_franchise_share", "largest franchise share"),
+)
+SIMILAR_ROWS = (
+    ("served", "served: content model"),
+    ("content_without_genres", "content model without its genre field"),
+    ("rating_factors", "rating factors' neighbours (served before)"),
+    ("popularity", "popularity"),
+    ("random", "random"),
+)
+PICK_ROWS = (
+    ("served", "served: the blend"),
+    ("rating_model_alone", "rating model alone (served before)"),
+    ("popularity", "popularity"),
+    ("random", "random"),
+)
+
+
+def _lists(metadata: dict) -> list[str]:
+    lists = metadata.get("lists")
+    if not lists:
+        return []
+    lines = [
+        "## Similar titles and picks, against baselines",
+        "",
+        f"Similar titles for {lists['queries']:,} query titles (a seeded sample, plus every "
+        f"title with a franchise partner: {lists['franchise_titles']:,}), and 10 picks for "
+        f"{lists['users']:,} users, each list one copy per work and none of the query's own "
+        "work. Franchise partners are derived from the titles: two works whose names share "
+        "their main part (before a colon, without a sequel number) but are not the same name. "
+        "Genre Jaccard is the mean Jaccard index of a neighbour's genres with the query's; "
+        "intra-list diversity is 1 minus the mean pairwise content cosine within a list; "
+        "coverage is the share of the catalogue shown in any list; the popularity percentile "
+        "is where the listed titles sit by number of ratings (0.5 is the catalogue's middle); "
+        "the largest franchise share is the part of a list taken by its biggest franchise.",
+        "",
+    ]
+    for heading, rows, table in (
+        ("Similar titles", SIMILAR_ROWS, lists["similar"]),
+        ("Picks (10 per user)", PICK_ROWS, lists["picks"]),
+    ):
+        columns = [(k, label) for k, label in LIST_COLUMNS if k in table["served"]]
+        lines += [
+            f"**{heading}**",
+            "",
+            "| lists | " + " | ".join(label for _, label in columns) + " |",
+            "|---|" + "---|" * len(columns),
+        ]
+        for key, label in rows:
+            if key in table:
+                values = " | ".join(_f(table[key][k], 3) for k, _ in columns)
+                lines.append(f"| {label} | {values} |")
+        lines.append("")
+    return lines
+
+
 def _resources(metadata: dict, time_log: str | None) -> list[str]:
     timings = metadata["timings_s"]
-    order = ("read", "deduplicate", "tune", "evaluate", "refit", "save")
+    order = ("read", "deduplicate", "tune", "content", "evaluate", "ranking", "refit", "lists")
     stages = ", ".join(f"{k} {timings[k]:.0f} s" for k in order if k in timings)
     lines = [
         "## Training time and memory",

@@ -9,13 +9,14 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 from prometheus_client import Gauge
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.engine import Engine
 
 from common.platforms import Platform
 from common.tables import ratings, titles
 from common.web import NotFound
 from contracts.recommender import Reason
-from services.recommender.model import ArtifactError, Model, current_version, load, top
+from services.recommender.model import ArtifactError, Model, current_version, load
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +99,8 @@ def predict(
     model: Model, engine: Engine, *, user_id: int, title_id: str, threshold: float
 ) -> dict[str, Any]:
     """Would this user like this title? Unknown ids are said so, never passed off as the model's."""
-    user, item = model.user_index(user_id), model.item_index(title_id)
-    if item is None and not title_exists(engine, title_id=title_id):
+    user, item = model.user_index(user_id), model.rated_index(title_id)
+    if model.item_index(title_id) is None and not title_exists(engine, title_id=title_id):
         raise NotFound(f"no title has id {title_id!r}")
     reason = {
         (True, True): Reason.model,
@@ -118,19 +119,25 @@ def predict(
     }
 
 
-API_RATED = sa.select(ratings.c.title_id).where(
-    ratings.c.source == "api", ratings.c.user_id == sa.bindparam("user_id")
+# The user's API ratings, the latest per title (the model may predate them).
+API_RATINGS = (
+    sa.select(ratings.c.title_id, ratings.c.rating)
+    .where(ratings.c.source == "api", ratings.c.user_id == sa.bindparam("user_id"))
+    .order_by(ratings.c.title_id, ratings.c.seq.desc())
+    .ext(distinct_on(ratings.c.title_id))
 )
 
 
-def _rated_through_api(model: Model, engine: Engine, user_id: int) -> np.ndarray:
-    """Inner ids of the titles the user rated through the API (the model may predate them)."""
+def rated_through_api(model: Model, engine: Engine, user_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """(inner ids, ratings) of the titles the user rated through the API that the model has."""
     with engine.connect() as conn:
-        ids = np.asarray(conn.execute(API_RATED, {"user_id": user_id}).scalars().all(), dtype=str)
-    if len(ids) == 0:
-        return np.empty(0, dtype=np.int64)
-    positions = np.searchsorted(model.item_ids, ids).clip(0, len(model.item_ids) - 1)
-    return positions[model.item_ids[positions] == ids]
+        rows = conn.execute(API_RATINGS, {"user_id": user_id}).all()
+    if not rows:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    ids = np.array([r.title_id for r in rows], dtype=str)
+    values = np.array([r.rating for r in rows], dtype=np.float64)
+    inner, found = model.locate(ids)
+    return inner, values[found]
 
 
 def recommend(
@@ -142,22 +149,35 @@ def recommend(
     platforms: list[Platform] | None = None,
     exclude_seen: bool = True,
 ) -> dict[str, Any]:
-    """The n titles with the best predicted rating for the user, among every title at once."""
+    """The user's n picks (ranking.py), each with the rated titles that led to it; cold start
+    (popular, well-rated titles) for a user with no ratings at all."""
     user = model.user_index(user_id)
-    exclude = np.empty(0, dtype=np.int64)
-    if exclude_seen:
-        exclude = _rated_through_api(model, engine, user_id)
-        if user is not None:
-            exclude = np.concatenate([exclude, model.seen(user)])
-    if user is None:
-        scores, reason = model.item_prior, Reason.cold_start
+    extra_items, extra_ratings = rated_through_api(model, engine, user_id)
+    picks = model.recommend(
+        user,
+        extra_items=extra_items,
+        extra_ratings=extra_ratings,
+        n=n,
+        allowed=model.platform_mask(platforms),
+        exclude_seen=exclude_seen,
+    )
+    if user is not None:
+        reason = Reason.model
+    elif len(extra_items):
+        reason = Reason.content
     else:
-        scores, reason = model.user_scores(user), Reason.model
-    best = top(scores, n, model.platform_mask(platforms), exclude)
+        reason = Reason.cold_start
     return {
         "user_id": user_id,
         "reason": reason,
-        "items": [{"title_id": model.item_ids[i], "score": float(scores[i])} for i in best],
+        "items": [
+            {
+                "title_id": model.item_ids[i],
+                "score": float(score),
+                "because": [str(model.item_ids[b]) for b in because],
+            }
+            for i, score, because in zip(picks.items, picks.scores, picks.because, strict=True)
+        ],
     }
 
 
@@ -169,18 +189,22 @@ def similar(
     n: int = 10,
     platforms: list[Platform] | None = None,
 ) -> dict[str, Any]:
-    """The n titles whose factors point the most the same way (cosine similarity)."""
+    """The n titles most like this one: content neighbours, blended with the rating factors by
+    the weight the trainer chose (0 when the ratings carry no title signal)."""
     item = model.item_index(title_id)
     if item is None:
         if not title_exists(engine, title_id=title_id):
             raise NotFound(f"no title has id {title_id!r}")
         return {"title_id": title_id, "reason": Reason.unknown_title, "items": []}
-    scores = model.similar(item)
-    best = top(scores, n, model.platform_mask(platforms), np.array([item]))
+    picks = model.similar(item, n, model.platform_mask(platforms))
+    blended = float(model.ranking["similar_factor_weight"]) > 0
     return {
         "title_id": title_id,
-        "reason": Reason.model,
-        "items": [{"title_id": model.item_ids[i], "score": float(scores[i])} for i in best],
+        "reason": Reason.content_and_ratings if blended else Reason.content,
+        "items": [
+            {"title_id": model.item_ids[i], "score": float(s)}
+            for i, s in zip(picks.items, picks.scores, strict=True)
+        ],
     }
 
 

@@ -1,5 +1,6 @@
-"""python -m services.recommender.train: fit SVD on the ratings in PostgreSQL, evaluate it
-against two baselines on a held-out split, refit on everything and write a model version.
+"""python -m services.recommender.train: fit SVD on the ratings in PostgreSQL and a content
+model on the catalogue, evaluate both against baselines on a held-out split, choose the
+ranking's weights on it, refit on everything and write a model version.
 
     [--database-url URL] [--model-dir DIR] [--factors N] [--epochs N] [--lr X] [--reg X]
     [--seed 0] [--sample N] [--tune [--tune-sample N]]
@@ -31,7 +32,8 @@ from surprise import SVD, BaselineOnly
 
 from common import stats
 from common.db import engine_at, error_line
-from services.recommender import evaluation
+from services.recommender import content, evaluation, quality, validation
+from services.recommender.content import Catalogue
 from services.recommender.data import (
     RATING_SCALE,
     Ratings,
@@ -41,7 +43,8 @@ from services.recommender.data import (
     sample_users,
     split,
 )
-from services.recommender.model import estimate, save
+from services.recommender.model import Model, estimate, save
+from services.recommender.ranking import Neighbours
 from services.recommender.settings import Settings
 
 TUNING_FILE = Path(__file__).with_name("tuning.json")
@@ -210,7 +213,17 @@ class Holdout:
         return self.predict(baseline.bu, baseline.bi)
 
 
-def evaluate(data: Ratings, params: Params, *, seed: int, clock: Clock) -> dict:
+def evaluate(
+    data: Ratings,
+    params: Params,
+    *,
+    seed: int,
+    clock: Clock,
+    neighbours: Neighbours,
+    title_signal_z: float,
+) -> tuple[dict, dict]:
+    """The held-out metrics of SVD and the baselines, and the ranking the service will use
+    (validation.choose), from one split."""
     train, test = split(len(data), seed=seed, fraction=TEST_FRACTION)
     clock.log(
         f"held out {len(test):,} ratings ({TEST_FRACTION:.0%}, seed {seed}); building the trainset"
@@ -232,9 +245,33 @@ def evaluate(data: Ratings, params: Params, *, seed: int, clock: Clock) -> dict:
         for name, predicted in predictions.items()
     }
     models["random"] = {k: v for k, v in models["random"].items() if k not in ("rmse", "mae")}
+    clock.lap("evaluate")
+    clock.log("choosing the ranking's weights on the held-out ratings")
+    fit_votes = np.bincount(data.items[train], minlength=len(data.item_ids))
+    fit_sums = np.bincount(data.items[train], weights=data.ratings[train], minlength=len(fit_votes))
+    fit_mean = held.trainset.global_mean
+    ranking = validation.choose(
+        users=data.users[train],
+        items=data.items[train],
+        ratings=data.ratings[train],
+        test_users=test_users,
+        test_items=data.items[test],
+        test_truth=truth,
+        global_mean=fit_mean,
+        user_bias=np.asarray(svd.bu),
+        item_bias=np.where(fit_votes > 0, svd.bi, 0.0),
+        user_factors=np.asarray(svd.pu),
+        item_factors=np.where(fit_votes[:, None] > 0, svd.qi, 0.0),
+        prior=(fit_sums + PRIOR_STRENGTH * fit_mean) / (fit_votes + PRIOR_STRENGTH),
+        neighbours=neighbours,
+        title_signal_z=title_signal_z,
+        rating_scale=RATING_SCALE,
+        seed=seed,
+    )
+    clock.lap("ranking")
     del held, svd
     gc.collect()
-    return {
+    report = {
         "protocol": evaluation.__doc__.strip(),
         "split": {
             "seed": seed,
@@ -247,6 +284,7 @@ def evaluate(data: Ratings, params: Params, *, seed: int, clock: Clock) -> dict:
         "models": models,
         "svd_minus_baseline_rmse": models["svd"]["rmse"] - models["baseline_only"]["rmse"],
     }
+    return report, ranking
 
 
 def tune(data: Ratings, *, sample: int, seed: int, clock: Clock) -> dict:
@@ -289,28 +327,68 @@ def tune(data: Ratings, *, sample: int, seed: int, clock: Clock) -> dict:
     }
 
 
-def model_arrays(data: Ratings, svd: SVD) -> dict[str, np.ndarray]:
+def model_arrays(
+    data: Ratings,
+    svd: SVD,
+    catalogue: Catalogue,
+    vectors,
+    neighbours: Neighbours,
+) -> dict[str, np.ndarray]:
+    """The artifact's arrays; `data` numbers its titles as the catalogue does (Ratings.over)."""
     counts = np.bincount(data.users, minlength=len(data.user_ids))
     by_user = np.argsort(data.users, kind="stable")
     votes = np.bincount(data.items, minlength=len(data.item_ids))
     sums = np.bincount(data.items, weights=data.ratings, minlength=len(data.item_ids))
     mean = float(np.mean(data.ratings))
+    rated = votes > 0
     return {
         "user_ids": data.user_ids.astype(np.int64),
         "item_ids": data.item_ids.astype(str),
+        "item_rated": rated,
         "user_bias": np.asarray(svd.bu),
-        "item_bias": np.asarray(svd.bi),
+        # surprise starts every title with random factors; those never rated keep them.
+        "item_bias": np.where(rated, svd.bi, 0.0),
         "user_factors": np.asarray(svd.pu),
-        "item_factors": np.asarray(svd.qi),
+        "item_factors": np.where(rated[:, None], svd.qi, 0.0),
         "seen_indptr": np.r_[0, np.cumsum(counts)].astype(np.int64),
         "seen_items": data.items[by_user].astype(np.int32),
+        "seen_ratings": data.ratings[by_user].astype(np.float32),
         "item_prior": (sums + PRIOR_STRENGTH * mean) / (votes + PRIOR_STRENGTH),
+        "item_work": catalogue.work_codes(),
+        "content_data": vectors.data.astype(np.float32),
+        "content_indices": vectors.indices.astype(np.int32),
+        "content_indptr": vectors.indptr.astype(np.int64),
+        "neighbour_items": neighbours.items,
+        "neighbour_scores": neighbours.scores,
     }
 
 
 def libraries() -> dict[str, str]:
-    names = ("scikit-surprise", "numpy", "pyarrow", "sqlalchemy", "psycopg")
+    names = (
+        "scikit-surprise",
+        "scikit-learn",
+        "scipy",
+        "numpy",
+        "pyarrow",
+        "sqlalchemy",
+        "psycopg",
+    )
     return {"python": platform.python_version(), **{n: package_version(n) for n in names}}
+
+
+def read_data(settings: Settings) -> tuple[pa.Table, Catalogue]:
+    """Every rating and every title, from one snapshot of the database."""
+    try:
+        with (
+            engine_at(settings.resolved_database_url(), application_name="trainer") as engine,
+            engine.connect() as conn,
+        ):
+            # One snapshot: a load that commits meanwhile cannot pair old ratings with new titles.
+            conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                return read_ratings(conn), content.read_catalogue(conn)
+    except (DBAPIError, PoolTimeout) as exc:
+        raise TrainerError(f"cannot read the ratings: {error_line(exc)}") from None
 
 
 def train(
@@ -323,25 +401,24 @@ def train(
     evaluate_first: bool = True,
     tuning_file: Path = TUNING_FILE,
 ) -> Path:
-    """The whole run: read, deduplicate, (tune,) evaluate, refit on everything, save."""
+    """The whole run: read, deduplicate, (tune,) model the content, evaluate and choose the
+    ranking, refit on everything, measure the lists, save."""
     clock = Clock()
     check_writable(settings.model_dir)
-    try:
-        with engine_at(settings.resolved_database_url(), application_name="trainer") as engine:
-            table = read_ratings(engine)
-    except (DBAPIError, PoolTimeout) as exc:
-        raise TrainerError(f"cannot read the ratings: {error_line(exc)}") from None
+    table, catalogue = read_data(settings)
     if table.num_rows == 0:
         raise TrainerError("the ratings table is empty (run the loader first)")
-    clock.log(f"read {table.num_rows:,} ratings")
+    clock.log(f"read {table.num_rows:,} ratings and {len(catalogue):,} titles")
     clock.lap("read")
     data, dropped = deduplicate(table)
+    data = data.over(catalogue.ids)
     read_rows = table.num_rows
     del table
     pa.default_memory_pool().release_unused()
     clock.log(f"dropped {dropped:,} repeated (user, title) ratings; {len(data):,} remain")
     if sample:
-        data = data.take(sample_users(data, np.arange(len(data)), sample, seed=seed))
+        rows = sample_users(data, np.arange(len(data)), sample, seed=seed)
+        data = data.take(rows, all_titles=True)
         clock.log(f"sampled {len(data):,} ratings of {len(data.user_ids):,} users")
     clock.lap("deduplicate")
 
@@ -354,19 +431,33 @@ def train(
     else:
         tuning = read_tuning(tuning_file)
 
-    report = evaluate(data, params, seed=seed, clock=clock) if evaluate_first else None
-    if report:
-        m = report["models"]
-        rmses = ", ".join(
-            f"{name} {m[name]['rmse']:.4f}" for name in ("svd", "baseline_only", "global_mean")
-        )
-        clock.log(f"held-out RMSE: {rmses}")
+    clock.log("content model: TF-IDF of every title's fields, and each title's neighbours")
+    vectors = content.vectorise(catalogue)
+    neighbours = Neighbours(*content.neighbours(vectors))
+    clock.lap("content")
+
     clock.log("measuring the item and user signal")
     signal = {
         "titles": stats.signal(data.items, data.ratings, n_groups=len(data.item_ids), seed=seed),
         "users": stats.signal(data.users, data.ratings, n_groups=len(data.user_ids), seed=seed),
     }
-    clock.lap("evaluate")
+    if evaluate_first:
+        report, ranking = evaluate(
+            data,
+            params,
+            seed=seed,
+            clock=clock,
+            neighbours=neighbours,
+            title_signal_z=signal["titles"]["z"],
+        )
+        m = report["models"]
+        rmses = ", ".join(
+            f"{name} {m[name]['rmse']:.4f}" for name in ("svd", "baseline_only", "global_mean")
+        )
+        clock.log(f"held-out RMSE: {rmses}; ranking weights {ranking['weights']}")
+    else:
+        report, ranking = None, validation.unvalidated()
+        clock.lap("evaluate")
 
     clock.log("refitting on all ratings")
     trainset = build_trainset(data, np.arange(len(data)), with_items=False)
@@ -381,7 +472,7 @@ def train(
     version = f"{created:%Y%m%dT%H%M%SZ}-{fingerprint['sha256'][:8]}"
     metadata = {
         "created_at": created.isoformat(timespec="seconds"),
-        "algorithm": "surprise.SVD (biased)",
+        "algorithm": "surprise.SVD (biased), with a TF-IDF content model of the catalogue",
         "params": {**asdict(params), "random_state": seed},
         "global_mean": global_mean,
         "rating_scale": list(RATING_SCALE),
@@ -390,14 +481,29 @@ def train(
             "duplicates_dropped": dropped,
             "sample": sample,
             "fingerprint": fingerprint,
+            "titles": len(catalogue),
         },
         "evaluation": report,
         "signal": signal,
         "tuning": tuning,
         "cold_start": {"prior_strength": PRIOR_STRENGTH},
+        "content": {
+            "field_weights": content.FIELD_WEIGHTS,
+            "top_cast": content.TOP_CAST,
+            "neighbours": int(neighbours.items.shape[1]),
+            "dimensions": int(vectors.shape[1]),
+            "nonzeros": int(vectors.nnz),
+        },
+        "ranking": ranking,
         "libraries": libraries(),
     }
-    arrays = model_arrays(data, svd)
+    arrays = model_arrays(data, svd, catalogue, vectors, neighbours)
+    del svd
+    if evaluate_first:
+        clock.log("measuring the lists: similar titles and picks, against baselines")
+        served = Model.of(version, metadata, arrays)
+        metadata["lists"] = quality.evaluate_lists(served, catalogue, vectors, seed=seed)
+        clock.lap("lists")
     clock.lap("save")
     metadata["timings_s"] = {**clock.marks, "total": round(time.monotonic() - clock.started, 2)}
     metadata["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

@@ -304,6 +304,24 @@ function chooseTitle(item) {
   chosen.classList.add("chosen--set");
   chosen.dataset.titleId = item.id;
   loadSimilar();
+  loadAlsoOn(item.id);
+}
+
+const alsoOnTicket = latest();
+
+/** "Also on Hulu": the same film or show delivered by the other platforms. */
+async function loadAlsoOn(titleId) {
+  const isCurrent = alsoOnTicket();
+  try {
+    const title = await api(`/titles/${encodeURIComponent(titleId)}`);
+    if (!isCurrent() || !title.also_on || !title.also_on.length) return;
+    const also = el("span", "also-on");
+    also.dataset.testid = "also-on";
+    also.append(" · Also on ", ...title.also_on.map((copy) => pill(copy.platform)));
+    $("chosen-title").append(also);
+  } catch {
+    // The chosen title still shows; only the other platforms' copies are missing.
+  }
 }
 
 async function predict(event) {
@@ -439,6 +457,12 @@ function titleCard(item, index, kind) {
     $("predict-form").requestSubmit();
     $("predict-panel").scrollIntoView({ behavior: "smooth", block: "start" });
   });
+  if (item.because && item.because.length) {
+    const names = item.because.map((b) => (b.title ? titleCase(b.title.title) : b.title_id));
+    const why = el("p", "card-because", `Because you liked ${names.join(", ")}`);
+    why.dataset.testid = "because";
+    node.append(why);
+  }
   const foot = el("div", "card-foot");
   foot.append(score, check);
   node.append(foot);
@@ -505,7 +529,7 @@ async function loadRecommendations() {
     notes: (answer) => [
       answer.reason === "cold_start"
         ? "New user: showing the best-rated titles."
-        : "Chosen for this user from their ratings, best first.",
+        : "Chosen for this user from the titles they rated highly, best first.",
       ...(answer.degraded ? [DEGRADED_NOTE] : []),
       ...(answer.items.length ? [] : ["No titles left to suggest on these platforms."]),
     ],
@@ -534,8 +558,8 @@ async function loadSimilar() {
     kind: "similar",
     notes: (answer) => [
       answer.reason === "unknown_title"
-        ? "The model has no ratings for this title yet, so it cannot compare it."
-        : "Titles the same viewers rate alike, most similar first.",
+        ? "This title arrived after the model was trained, so it cannot be compared yet."
+        : "Alike in what they are: franchise, genres, cast, director and story; most alike first.",
       ...(answer.degraded ? [DEGRADED_NOTE] : []),
     ],
     onError: (error) => {
