@@ -12,38 +12,45 @@ import http.server
 import importlib
 import importlib.metadata
 import importlib.util
-import json
-import os
 import re
-import shlex
-import shutil
 import socket
 import subprocess
 import sys
 import threading
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from common.files import PROJECT_ROOT
+from tests.images import (
+    DOCKERFILES,
+    POSTGRES_IMAGE,
+    POSTGRES_IMAGE_ENV,
+    RUNTIME_ENV,
+    Dockerfile,
+    build_settings,
+    dockerfile,
+    dockerignore_rules,
+    image_layout,
+    installed_distributions,
+    is_ignored,
+    probe,
+    project_extras,
+    python_module,
+    settings_fields,
+    shell_commands,
+)
 
 ROOT = PROJECT_ROOT
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
-DOCKERIGNORE = ROOT / ".dockerignore"
 HEALTHCHECK_SCRIPT = ROOT / "docker" / "healthcheck.py"
-DOCKERFILES = {
-    path.name.removesuffix(".Dockerfile"): path for path in ROOT.glob("docker/*.Dockerfile")
-}
-PROJECT_PACKAGES = {"common", "loader", "migrations", "services", "launcher"}
 
 BASE_IMAGE = "python:3.11-slim"
 LOCK = "requirements.lock"
@@ -61,19 +68,6 @@ SETTINGS = {
 }
 # One-shot jobs: their commands take flags; the services are configured by environment only.
 JOBS = {"roles", "loader", "trainer", "report"}
-# The official image's documented variables (https://hub.docker.com/_/postgres), for it alone.
-POSTGRES_IMAGE = "postgres"
-POSTGRES_IMAGE_ENV = {
-    "POSTGRES_USER",
-    "POSTGRES_PASSWORD",
-    "POSTGRES_DB",
-    "POSTGRES_INITDB_ARGS",
-    "POSTGRES_INITDB_WALDIR",
-    "POSTGRES_HOST_AUTH_METHOD",
-    "PGDATA",
-}
-# Dockerfile ENV that tunes Python or a library rather than the project's settings.
-RUNTIME_ENV = {"PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "SURPRISE_DATA_FOLDER"}
 # Modules each image serves besides its commands' own: the apps uvicorn imports by name.
 APP_MODULES = {
     "loader": [],
@@ -244,105 +238,6 @@ def command_of(service_name: str) -> list[str]:
     return command
 
 
-def python_module(argv: list[str]) -> tuple[str, list[str]]:
-    assert argv[:2] == ["python", "-m"] and len(argv) >= 3, f"not `python -m MODULE`: {argv}"
-    return argv[2], argv[3:]
-
-
-# --- Dockerfiles --------------------------------------------------------------------------------
-
-
-@dataclass
-class Instruction:
-    keyword: str
-    args: str
-    line: int
-
-
-@dataclass
-class Dockerfile:
-    path: Path
-    instructions: list[Instruction]
-
-    def all(self, keyword: str) -> list[Instruction]:
-        return [i for i in self.instructions if i.keyword == keyword]
-
-    @property
-    def cmd(self) -> list[str]:
-        commands = self.all("CMD")
-        assert commands, f"{self.path.name}: no CMD"
-        assert commands[-1].args.startswith("["), f"{self.path.name}: CMD must be exec form"
-        return json.loads(commands[-1].args)
-
-    @property
-    def env(self) -> dict[str, str]:
-        values: dict[str, str] = {}
-        for instruction in self.all("ENV"):
-            words = shlex.split(instruction.args)
-            if "=" not in words[0]:  # the legacy `ENV KEY value` form
-                values[words[0]] = " ".join(words[1:])
-                continue
-            for word in words:
-                key, _, value = word.partition("=")
-                values[key] = value
-        return values
-
-    @property
-    def workdir(self) -> PurePosixPath:
-        workdirs = self.all("WORKDIR")
-        return PurePosixPath(workdirs[-1].args) if workdirs else PurePosixPath("/")
-
-    def copies(self) -> Iterator[tuple[Instruction, list[str], str, PurePosixPath]]:
-        """(instruction, sources, destination, WORKDIR at that point) for each COPY/ADD."""
-        workdir = PurePosixPath("/")
-        for instruction in self.instructions:
-            if instruction.keyword == "WORKDIR":
-                workdir = workdir / instruction.args
-            elif instruction.keyword in ("COPY", "ADD"):
-                if instruction.args.startswith("["):
-                    words = json.loads(instruction.args)
-                else:
-                    words = [w for w in shlex.split(instruction.args) if not w.startswith("--")]
-                assert not any(w.startswith("--from") for w in shlex.split(instruction.args)), (
-                    f"{self.path.name}:{instruction.line}: extend this test for COPY --from"
-                )
-                yield instruction, words[:-1], words[-1], workdir
-
-
-def parse_dockerfile(path: Path) -> Dockerfile:
-    instructions: list[Instruction] = []
-    pending: list[str] = []
-    start = 0
-    for number, raw in enumerate(path.read_text().splitlines(), 1):
-        line = raw.strip()
-        # Docker drops comment lines, even inside a continued instruction.
-        if not line or line.startswith("#"):
-            continue
-        if not pending:
-            start = number
-        if line.endswith("\\"):
-            pending.append(line[:-1].strip())
-            continue
-        pending.append(line)
-        keyword, _, args = " ".join(pending).partition(" ")
-        instructions.append(Instruction(keyword.upper(), args.strip(), start))
-        pending = []
-    assert not pending, f"{path.name}: the last instruction ends with a line continuation"
-    return Dockerfile(path, instructions)
-
-
-def dockerfile(image: str) -> Dockerfile:
-    return parse_dockerfile(DOCKERFILES[image])
-
-
-def shell_commands(run: str) -> Iterator[list[str]]:
-    """The simple commands of a RUN line, split on && || ; and |."""
-    for part in re.split(r"&&|\|\||;|\|", run):
-        words = shlex.split(part)
-        if words:
-            yield words
-
-
 def pip_installs(image: str) -> list[list[str]]:
     return [
         words[words.index("install") + 1 :]
@@ -364,238 +259,14 @@ def constraint_files(arguments: list[str]) -> list[str]:
     return files
 
 
-# --- .dockerignore ------------------------------------------------------------------------------
-
-
-def _ignore_regex(pattern: str) -> re.Pattern[str]:
-    # Docker's matching: Go's filepath.Match per path, where `*` stays within one segment and
-    # `**` spans any number of them.
-    out, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and (end := pattern.find("]", i + 1)) > 0:
-            body = pattern[i + 1 : end]
-            out.append("[" + ("^" + body[1:] if body[:1] in "!^" and body else body) + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out))
-
-
-def dockerignore_rules() -> list[tuple[bool, re.Pattern[str]]]:
-    rules = []
-    for line in DOCKERIGNORE.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        negated = line.startswith("!")
-        pattern = os.path.normpath(line.lstrip("!").strip()).lstrip("/")
-        rules.append((negated, _ignore_regex(pattern)))
-    return rules
-
-
-def is_ignored(relative: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
-    """Whether .dockerignore keeps `relative` (or a folder above it) out of the context."""
-    parts = PurePosixPath(relative).parts
-    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    ignored = False
-    for negated, regex in rules:
-        if any(regex.fullmatch(prefix) for prefix in prefixes):
-            ignored = not negated
-    return ignored
-
-
-# --- Images rebuilt as folders, to import their code --------------------------------------------
-
-
-def image_layout(image: str, root: Path) -> Path:
-    """Lay out the image's COPYs under `root` (its `/`), the way the build context would
-    supply them; return the final WORKDIR, where `python -m` finds the code."""
-    rules = dockerignore_rules()
-    for _, sources, destination, workdir in dockerfile(image).copies():
-        target = root / (workdir / destination).relative_to("/")
-        into_folder = destination.endswith("/") or len(sources) > 1
-        for source in sources:
-            path = ROOT / source
-            if path.is_dir():
-                for file in sorted(path.rglob("*")):
-                    relative = file.relative_to(ROOT).as_posix()
-                    if file.is_file() and not is_ignored(relative, rules):
-                        copy = target / file.relative_to(path)
-                        copy.parent.mkdir(parents=True, exist_ok=True)
-                        shutil.copy2(file, copy)
-            else:
-                copy = target / path.name if into_folder else target
-                copy.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, copy)
-    return root / dockerfile(image).workdir.relative_to("/")
-
-
-def project_extras(extra: str) -> set[str]:
-    """The project's extras an install of `.[extra]` pulls in, through `streamrec[...]`."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    name = canonicalize_name(project["name"])
-    found, todo = set(), [extra]
-    while todo:
-        current = todo.pop()
-        if current in found:
-            continue
-        found.add(current)
-        for spec in project["optional-dependencies"][current]:
-            requirement = Requirement(spec)
-            if canonicalize_name(requirement.name) == name:
-                todo.extend(requirement.extras)
-    return found
-
-
-def installed_distributions(extra: str) -> set[str]:
-    """The distributions `pip install .[extra]` installs, from the metadata of the ones the
-    development venv holds (the same versions, pinned by the lock)."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    name = canonicalize_name(project["name"])
-    todo = [Requirement(spec) for spec in project["dependencies"]]
-    for current in project_extras(extra):
-        todo.extend(Requirement(spec) for spec in project["optional-dependencies"][current])
-    found: set[str] = {name}
-    seen: set[tuple[str, frozenset[str]]] = set()
-    while todo:
-        requirement = todo.pop()
-        dist = canonicalize_name(requirement.name)
-        if dist == name or (dist, frozenset(requirement.extras)) in seen:
-            continue
-        seen.add((dist, frozenset(requirement.extras)))
-        found.add(dist)
-        try:
-            requires = importlib.metadata.distribution(dist).requires or []
-        except importlib.metadata.PackageNotFoundError:
-            # Absent from this venv too (uvicorn's optional speed-ups, say): nothing here can
-            # import it, so its own requirements cannot matter to the probe.
-            continue
-        for spec in requires:
-            nested = Requirement(spec)
-            extras = {""} | set(requirement.extras)
-            if nested.marker is None or any(nested.marker.evaluate({"extra": e}) for e in extras):
-                todo.append(nested)
-    return found
-
-
-def modules_not_in(distributions: set[str]) -> set[str]:
-    """Top-level modules of the venv's other distributions: absent from the image."""
-    absent = set()
-    for module, owners in importlib.metadata.packages_distributions().items():
-        if module in PROJECT_PACKAGES or module in sys.stdlib_module_names:
-            continue
-        if not any(canonicalize_name(owner) in distributions for owner in owners):
-            absent.add(module)
-    return absent
-
-
-# Runs inside the rebuilt image folder: only its code, and no module of a distribution the
-# image does not install. A job's command runs until its arguments are parsed, then exits.
-PROBE = r"""
-import argparse, importlib, importlib.abc, json, os, runpy, sys
-
-spec = json.loads(sys.argv[1])
-sys.meta_path[:] = [f for f in sys.meta_path if not type(f).__module__.startswith("__editable__")]
-sys.path[:] = [spec["app"]] + [p for p in sys.path[1:] if p and os.path.realpath(p) != spec["repo"]]
-absent = set(spec["absent"])
-
-
-class NotInImage(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in absent:
-            raise ModuleNotFoundError(f"No module named {name!r} in this image", name=name)
-        return None
-
-
-sys.meta_path.insert(0, NotInImage())
-
-
-def check_origins():
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        if name.partition(".")[0] in spec["project"] and file:
-            assert os.path.realpath(file).startswith(spec["app"] + os.sep), (name, file)
-
-
-for name in spec["imports"]:
-    importlib.import_module(name)
-check_origins()
-if spec["run"]:
-    parse_args = argparse.ArgumentParser.parse_args
-
-    def parse_only(self, args=None, namespace=None):
-        parse_args(self, args, namespace)
-        check_origins()
-        print("ARGUMENTS ACCEPTED", flush=True)
-        raise SystemExit(0)
-
-    argparse.ArgumentParser.parse_args = parse_only
-    sys.argv = spec["run"]
-    runpy.run_module(spec["run"][0], run_name="__main__", alter_sys=True)
-    sys.exit("the module returned without parsing its arguments")
-print("IMPORTS OK", flush=True)
-"""
-
-
-def probe(
-    image: str, tmp_path: Path, *, imports: list[str], run: list[str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    app = image_layout(image, tmp_path / "image")
-    spec = {
-        "app": os.path.realpath(app),
-        "repo": os.path.realpath(ROOT),
-        "project": sorted(PROJECT_PACKAGES),
-        "absent": sorted(modules_not_in(installed_distributions(image))),
-        "imports": imports,
-        "run": run,
-    }
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    # Nothing may reach a real database or write outside tmp_path (scikit-surprise creates its
-    # data folder on import).
-    env |= {
-        "DATABASE_URL": "postgresql://probe@127.0.0.1:9/probe",
-        "HOME": str(tmp_path / "home"),
-        "SURPRISE_DATA_FOLDER": str(tmp_path / "surprise"),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    return subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(spec)],
-        cwd=app,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def settings_for(service_name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The service's settings object as its container would build it: the image's ENV, then
     the compose environment resolved with .env.example."""
-    module_name, _, class_name = SETTINGS[service_name].partition(":")
-    settings_class = getattr(importlib.import_module(module_name), class_name)
-    for field in settings_class.model_fields:
-        monkeypatch.delenv(field.upper(), raising=False)
-        monkeypatch.delenv(field, raising=False)
+    fields = settings_fields(SETTINGS[service_name])
     image_env = dockerfile(built_services()[service_name]).env
-    for key, value in image_env.items():
-        if key.lower() in settings_class.model_fields:
-            monkeypatch.setenv(key, value)
-    for key, value in service_environment(compose_resolved()["services"][service_name]).items():
-        monkeypatch.setenv(key, value)
-    return settings_class()
+    environment = service_environment(compose_resolved()["services"][service_name])
+    image_settings = {key: value for key, value in image_env.items() if key in fields}
+    return build_settings(SETTINGS[service_name], [image_settings, environment], monkeypatch)
 
 
 # === 1. The Compose Specification ==============================================================
@@ -783,10 +454,7 @@ def test_image_code_imports_with_only_its_extra(image: str, tmp_path: Path) -> N
 def test_service_environment_is_read_by_its_settings(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    module_name, _, class_name = SETTINGS[name].partition(":")
-    fields = {
-        f.upper() for f in getattr(importlib.import_module(module_name), class_name).model_fields
-    }
+    fields = settings_fields(SETTINGS[name])
     environment = service_environment(compose_raw()["services"][name])
     assert set(environment) <= fields, f"{name}: not settings: {set(environment) - fields}"
     image_env = set(dockerfile(built_services()[name]).env) - RUNTIME_ENV

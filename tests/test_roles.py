@@ -75,3 +75,15 @@ def test_role_passwords_are_set_from_the_environment(demo_db, monkeypatch):
             (list(ROLES.values()),),
         ).fetchall()
     assert dict(has_password)["streamrec_catalog"] is True
+
+
+def test_the_catalog_reads_from_catalog_database_url_when_set(demo_db, monkeypatch):
+    # A read replica stands in as a second URL: the primary's (DATABASE_URL) answers nothing.
+    monkeypatch.setenv("DATABASE_URL", "postgresql://streamrec_catalog@127.0.0.1:9/streamrec")
+    monkeypatch.delenv("CATALOG_DATABASE_URL", raising=False)
+    with TestClient(create_app(Settings())) as client:
+        assert client.get("/health/ready").status_code == 503
+    monkeypatch.setenv("CATALOG_DATABASE_URL", role_url(demo_db, "catalog"))
+    with TestClient(create_app(Settings())) as client:
+        assert client.get("/health/ready").status_code == 200
+        assert client.get("/dataset").json()["titles"] == 600
