@@ -129,6 +129,28 @@ ratings = sa.Table(
 )
 
 RATING_PARTITIONS = {"file": "ratings_file", "api": "ratings_api"}
+# The API partition by its own name, for the statements that must address it: an API rating is
+# one row per (user, title), kept by a unique index of the partition alone (the files repeat
+# pairs), and ON CONFLICT can only use an index of the table it inserts into.
+ratings_api = sa.table(RATING_PARTITIONS["api"], *(sa.column(c.name, c.type) for c in ratings.c))
+
+# API ratings taken out of `ratings`, never deleted: replaced by a later rating of the same
+# title when API ratings became one per (user, title), or of a title a reload dropped (the
+# loader's --archive-dropped-ratings).
+ratings_archive = sa.Table(
+    "ratings_archive",
+    metadata,
+    sa.Column("archived_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("load_id", sa.Integer, comment="the load that dropped the title, if one did"),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("title_id", sa.Text, nullable=False, comment="no foreign key: the title is gone"),
+    sa.Column("rating", sa.REAL, nullable=False),
+    sa.Column("rated_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint("reason IN ('replaced', 'title_dropped')", name="reason"),
+    sa.Index(None, "user_id", "title_id"),
+)
 
 loads = sa.Table(
     "loads",

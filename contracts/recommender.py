@@ -95,6 +95,9 @@ class RatingOut(BaseModel):
     rating: float
     rated_at: datetime
     source: str = Field(examples=["api"])
+    replaced: bool = Field(
+        description="true when this replaced the user's earlier rating of the same title"
+    )
 
 
 class ModelInfo(BaseModel):

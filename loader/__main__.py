@@ -29,6 +29,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="PostgreSQL URL (default: $DATABASE_URL, else the embedded server in .data/)",
     )
     parser.add_argument("--force", action="store_true", help="reload even if nothing changed")
+    parser.add_argument(
+        "--archive-dropped-ratings",
+        action="store_true",
+        help="move the API ratings of titles the new catalogues drop to ratings_archive "
+        "(without it, such a load stops and names them)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print the summary only")
     return parser.parse_args(argv)
 
@@ -47,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                 titles_dir=args.titles_dir,
                 ratings_dir=args.ratings_dir,
                 force=args.force,
+                archive_dropped_ratings=args.archive_dropped_ratings,
                 progress=progress,
             )
     except LoadError as exc:

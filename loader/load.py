@@ -69,11 +69,17 @@ class LoadResult:
     seconds: float
     unchanged_since: int | None = None  # an earlier load of the very same files
     shared_works: int = 0  # films and shows that two or more platforms deliver
+    archived_ratings: int = 0  # API ratings of dropped titles, moved to ratings_archive
 
     def headline(self) -> str:
+        archived = (
+            f"; {self.archived_ratings:,} API ratings of dropped titles moved to ratings_archive"
+            if self.archived_ratings
+            else ""
+        )
         return (
             f"load #{self.load_id} done in {self.seconds:.1f} s; "
-            f"{self.shared_works:,} films and shows are on two or more platforms"
+            f"{self.shared_works:,} films and shows are on two or more platforms{archived}"
         )
 
 
@@ -91,6 +97,7 @@ def run_load(
     titles_dir: Path,
     ratings_dir: Path | None,
     force: bool = False,
+    archive_dropped_ratings: bool = False,
     progress: LoadProgress,
 ) -> LoadResult:
     started = time.monotonic()
@@ -132,6 +139,7 @@ def run_load(
                 )
                 _copy_titles(driver, staged, known, sums, counts if rating_files else None)
                 progress.step("swapping the new data in ...")
+                archived = _set_aside_dropped(conn, archive=archive_dropped_ratings)
                 _swap(conn)
                 load_id = _record(
                     conn,
@@ -142,6 +150,15 @@ def run_load(
                     fingerprint=key,
                     reports=[*staged.reports, *rating_reports],
                 )
+                if archived:
+                    conn.execute(
+                        tables.ratings_archive.update()
+                        .where(
+                            tables.ratings_archive.c.reason == "title_dropped",
+                            tables.ratings_archive.c.load_id.is_(None),
+                        )
+                        .values(load_id=load_id)
+                    )
         finally:
             conn.execute(sa.select(sa.func.pg_advisory_unlock(LOAD_LOCK)))
             conn.commit()
@@ -151,6 +168,7 @@ def run_load(
         [*staged.reports, *rating_reports],
         time.monotonic() - started,
         shared_works=len({w for i, w in staged.work_ids.items() if i != w}),
+        archived_ratings=archived,
     )
 
 
@@ -362,6 +380,33 @@ def _copy_titles(
                     names = row.cast if table == "title_cast" else row.genres
                     for i, name in enumerate(names, start=1):
                         copy.write_row((row.id, i, name))
+
+
+DROPPED = f"NOT EXISTS (SELECT FROM {STAGING}.titles s WHERE s.id = r.title_id)"
+
+
+def _set_aside_dropped(conn: Connection, *, archive: bool) -> int:
+    """API ratings of titles the new catalogues no longer have: moved to ratings_archive when
+    the operator asked for it (their count is returned), else the load stops; never deleted."""
+    count, examples = conn.exec_driver_sql(
+        f"SELECT count(*), (array_agg(DISTINCT r.title_id))[1:5] FROM ratings_api r WHERE {DROPPED}"
+    ).one()
+    if not count:
+        return 0
+    if not archive:
+        raise LoadError(
+            "titles",
+            f"{count:,} ratings posted through the API are of titles missing from the new "
+            f"catalogues ({', '.join(examples)}); refusing to drop them. Load again with "
+            "--archive-dropped-ratings to move them to ratings_archive (nothing is deleted)",
+        )
+    conn.exec_driver_sql(
+        f"WITH dropped AS (DELETE FROM ratings_api r WHERE {DROPPED} RETURNING r.*)"
+        " INSERT INTO ratings_archive (archived_at, reason, seq, user_id, title_id, rating,"
+        " rated_at) SELECT now(), 'title_dropped', seq, user_id, title_id, rating, rated_at"
+        " FROM dropped"
+    )
+    return count
 
 
 def _swap(conn: Connection) -> None:

@@ -18,13 +18,21 @@ from loader.progress import LoadProgress
 DATA_TABLES = ("titles", "title_cast", "title_genres", "ratings")
 
 
-def load(url: str, titles_dir: Path, ratings_dir: Path | None, *, force: bool = True) -> LoadResult:
+def load(
+    url: str,
+    titles_dir: Path,
+    ratings_dir: Path | None,
+    *,
+    force: bool = True,
+    archive_dropped_ratings: bool = False,
+) -> LoadResult:
     with engine_at(url, application_name="tests") as engine:
         return run_load(
             engine,
             titles_dir=titles_dir,
             ratings_dir=ratings_dir,
             force=force,
+            archive_dropped_ratings=archive_dropped_ratings,
             progress=LoadProgress(quiet=True),
         )
 

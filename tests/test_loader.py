@@ -309,9 +309,33 @@ def test_a_title_with_api_ratings_is_not_silently_dropped(database_url, tmp_path
     )
     before = table_digests(database_url)
     fewer = write_tiny_catalogues(tmp_path / "fewer", rows_per_platform=2)
-    with pytest.raises(LoadError, match="API"):
+    with pytest.raises(LoadError, match=r"1 ratings posted .* \(ns3\).*--archive-dropped-ratings"):
         load(database_url, fewer, None)
     assert table_digests(database_url) == before
+
+
+def test_the_operator_can_archive_the_api_ratings_of_dropped_titles(database_url, tmp_path):
+    titles = write_tiny_catalogues(tmp_path / "titles", rows_per_platform=3)
+    load(database_url, titles, None)
+    query(
+        database_url,
+        "INSERT INTO ratings (source, user_id, title_id, rating) VALUES"
+        " ('api', 42, 'ns3', 4.0), ('api', 42, 'ns1', 2.5), ('api', 7, 'as3', 1.0)",
+    )
+    fewer = write_tiny_catalogues(tmp_path / "fewer", rows_per_platform=2)
+    result = load(database_url, fewer, None, archive_dropped_ratings=True)
+    assert result.archived_ratings == 2
+    assert "2 API ratings of dropped titles moved to ratings_archive" in result.headline()
+    kept = query(database_url, "SELECT user_id, title_id, rating FROM ratings ORDER BY title_id")
+    assert [tuple(r) for r in kept] == [(42, "ns1", 2.5)]
+    archived = query(
+        database_url,
+        "SELECT reason, load_id, user_id, title_id, rating FROM ratings_archive ORDER BY title_id",
+    )
+    assert [tuple(r) for r in archived] == [
+        ("title_dropped", result.load_id, 7, "as3", 1.0),
+        ("title_dropped", result.load_id, 42, "ns3", 4.0),
+    ]
 
 
 def test_catalogue_copies_from_shared_data_are_found(shared_data, tmp_path, database_url):

@@ -18,12 +18,13 @@ def run_trainer(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def db(demo_copy):
     url = demo_copy()
-    # A user who only exists through the API, and a pair rated twice (the later one counts).
+    # A user who only exists through the API, and a title user 1 rated in the files and again
+    # through the API (the API rating counts).
     query(
         url,
         "INSERT INTO ratings (source, user_id, title_id, rating, rated_at) VALUES"
-        " ('api', 5000, 'ns1', 5.0, now()), ('api', 5000, 'ns2', 1.0, now()),"
-        " ('api', 5000, 'ns2', 4.0, now() + interval '1 minute')",
+        " ('api', 5000, 'ns1', 5.0, now()), ('api', 5000, 'ns2', 4.0, now()),"
+        " ('api', 1, (SELECT min(title_id) FROM ratings WHERE user_id = 1), 0.5, now())",
     )
     return url
 
@@ -94,7 +95,18 @@ def test_ratings_posted_through_the_api_are_trained_on(trained):
     model = load(model_dir)
     user = model.user_index(5000)
     assert user is not None
-    assert sorted(model.item_ids[model.seen(user)]) == ["ns1", "ns2"]
+    items, ratings = model.seen_with_ratings(user)
+    assert sorted(zip(model.item_ids[items].tolist(), ratings.tolist(), strict=False)) == [
+        ("ns1", 5.0),
+        ("ns2", 4.0),
+    ]
+    items, ratings = model.seen_with_ratings(model.user_index(1))
+    assert (
+        dict(zip(model.item_ids[items].tolist(), ratings.tolist(), strict=False))[
+            min(model.item_ids[items])
+        ]
+        == 0.5
+    )
 
 
 def test_the_demo_sets_planted_structure_is_found(trained):

@@ -123,15 +123,28 @@ async def similar(
     return versioned(respond(SimilarTitles, answer), served)
 
 
-@router.post("/ratings", response_model=RatingOut, status_code=201, tags=["ratings"])
-def add_rating(db: Db, body: RatingIn):
-    """Store a rating (source 'api'); the next training includes it."""
+@router.post(
+    "/ratings",
+    response_model=RatingOut,
+    status_code=201,
+    responses={429: {"model": ErrorBody, "description": "the user's daily rating cap is reached"}},
+    tags=["ratings"],
+)
+def add_rating(request: Request, db: Db, body: RatingIn):
+    """Store a rating (source 'api'), replacing the user's earlier rating of the same title;
+    the next training includes it."""
     try:
         row = service.add_rating(
-            db, user_id=body.user_id, title_id=body.title_id, rating=body.rating
+            db,
+            user_id=body.user_id,
+            title_id=body.title_id,
+            rating=body.rating,
+            daily_cap=request.app.state.settings.api_ratings_per_day,
         )
     except service.UnknownTitle as exc:
         invalid("body", "title_id", body.title_id, str(exc))
+    except service.DailyCap as exc:
+        raise HTTPException(429, str(exc), {"Retry-After": str(exc.retry_after_s)}) from None
     return respond(RatingOut, row, status_code=201)
 
 

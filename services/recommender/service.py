@@ -1,19 +1,21 @@
 """What the recommender does: plain keyword-only functions over the model and the database."""
 
 import logging
+import math
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 from prometheus_client import Gauge
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.engine import Engine
 
 from common.platforms import Platform
-from common.tables import ratings, titles
+from common.tables import ratings_api, titles
 from common.web import NotFound
 from contracts.recommender import Reason
 from services.recommender.model import ArtifactError, Model, current_version, load
@@ -88,11 +90,12 @@ class ModelStore:
                 log.exception("model refresh failed")
 
 
+TITLE_EXISTS = sa.select(titles.c.id).where(titles.c.id == sa.bindparam("title_id"))
+
+
 def title_exists(engine: Engine, *, title_id: str) -> bool:
     with engine.connect() as conn:
-        return (
-            conn.execute(sa.select(titles.c.id).where(titles.c.id == title_id)).first() is not None
-        )
+        return conn.execute(TITLE_EXISTS, {"title_id": title_id}).first() is not None
 
 
 def predict(
@@ -119,13 +122,11 @@ def predict(
     }
 
 
-# The user's API ratings, the latest per title (the model may predate them).
-API_RATINGS = (
-    sa.select(ratings.c.title_id, ratings.c.rating)
-    .where(ratings.c.source == "api", ratings.c.user_id == sa.bindparam("user_id"))
-    .order_by(ratings.c.title_id, ratings.c.seq.desc())
-    .ext(distinct_on(ratings.c.title_id))
+# The user's API ratings (the model may predate them); one per title at most.
+API_RATINGS = sa.select(ratings_api.c.title_id, ratings_api.c.rating).where(
+    ratings_api.c.user_id == sa.bindparam("user_id")
 )
+RATING_LOCK = 0x5EC_7A7E  # pg advisory lock class: one user's posted ratings, one at a time
 
 
 def rated_through_api(model: Model, engine: Engine, user_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -208,25 +209,72 @@ def similar(
     }
 
 
-def add_rating(engine: Engine, *, user_id: int, title_id: str, rating: float) -> dict[str, Any]:
-    """Store a rating posted through the API; the next training includes it."""
-    statement = (
-        ratings.insert()
-        .values(
-            source="api", user_id=user_id, title_id=title_id, rating=rating, rated_at=sa.func.now()
+class DailyCap(Exception):
+    """The user rated as many titles in the last 24 hours as the cap allows."""
+
+    def __init__(self, cap: int, retry_after_s: int):
+        super().__init__(
+            f"daily rating cap reached: at most {cap} titles rated per user in 24 hours "
+            f"(rating a title again does not count twice); try again in {retry_after_s} s"
         )
-        .returning(
-            ratings.c.seq,
-            ratings.c.user_id,
-            ratings.c.title_id,
-            ratings.c.rating,
-            ratings.c.rated_at,
-            ratings.c.source,
-        )
+        self.retry_after_s = retry_after_s
+
+
+UPSERT = (
+    pg.insert(ratings_api)
+    .values(
+        source="api",
+        seq=sa.func.nextval("ratings_api_seq"),
+        user_id=sa.bindparam("user_id"),
+        title_id=sa.bindparam("title_id"),
+        rating=sa.bindparam("rating"),
+        rated_at=sa.func.now(),
     )
+    .returning(
+        ratings_api.c.seq,
+        ratings_api.c.user_id,
+        ratings_api.c.title_id,
+        ratings_api.c.rating,
+        ratings_api.c.rated_at,
+        ratings_api.c.source,
+        # xmax is set on a row version that an update replaced: the rating was there before.
+        (sa.literal_column("xmax") != 0).label("replaced"),
+    )
+)
+UPSERT = UPSERT.on_conflict_do_update(
+    index_elements=["user_id", "title_id"],
+    set_={
+        "seq": sa.func.nextval("ratings_api_seq"),
+        "rating": UPSERT.excluded.rating,
+        "rated_at": UPSERT.excluded.rated_at,
+    },
+)
+# Titles the user rated in the last 24 hours, other than this one, and when the oldest was.
+TODAY = sa.select(sa.func.count(), sa.func.min(ratings_api.c.rated_at)).where(
+    ratings_api.c.user_id == sa.bindparam("user_id"),
+    ratings_api.c.title_id != sa.bindparam("title_id"),
+    ratings_api.c.rated_at > sa.func.now() - sa.text("interval '1 day'"),
+)
+
+
+def add_rating(
+    engine: Engine, *, user_id: int, title_id: str, rating: float, daily_cap: int
+) -> dict[str, Any]:
+    """Store a rating posted through the API, one per (user, title): a new rating of a title
+    replaces the user's earlier one. At most `daily_cap` titles per user in 24 hours."""
+    values = {"user_id": user_id, "title_id": title_id, "rating": rating}
     try:
         with engine.begin() as conn:
-            return conn.execute(statement).one()._asdict()
+            # One user's posts, one at a time: the cap cannot be raced past.
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(RATING_LOCK, user_id)))
+            today, oldest = conn.execute(TODAY, values).one()
+            if today >= daily_cap:
+                if conn.execute(TITLE_EXISTS, values).first() is None:
+                    raise UnknownTitle(f"no title has id {title_id!r}")  # a 422 comes first
+                now = conn.execute(sa.select(sa.func.now())).scalar_one()
+                wait = oldest + timedelta(days=1) - now
+                raise DailyCap(daily_cap, max(1, math.ceil(wait.total_seconds())))
+            return conn.execute(UPSERT, values).one()._asdict()
     except sa.exc.IntegrityError as exc:
         if "fk_ratings_title_id_titles" in str(exc.orig):
             raise UnknownTitle(f"no title has id {title_id!r}") from None

@@ -15,6 +15,8 @@ class Settings(ServiceSettings, DatabaseSettings):
     recommend_threshold: float = Field(3.5, ge=0.5, le=5.0)
     # How often to look for a new `current` model.
     model_poll_s: float = 2.0
+    # Titles one user may rate through the API in 24 hours (rating one again does not count).
+    api_ratings_per_day: int = Field(500, ge=1)
     # Admin actions (POST /admin/reload) need this as a bearer token; unset, they are disabled.
     admin_token: SecretStr | None = None
 

@@ -32,7 +32,7 @@ from surprise import SVD, BaselineOnly
 
 from common import stats
 from common.db import engine_at, error_line
-from services.recommender import content, evaluation, quality, validation
+from services.recommender import content, evaluation, quality, screening, validation
 from services.recommender.content import Catalogue
 from services.recommender.data import (
     RATING_SCALE,
@@ -400,9 +400,10 @@ def train(
     tune_sample: int | None = None,
     evaluate_first: bool = True,
     tuning_file: Path = TUNING_FILE,
+    screen: bool = True,
 ) -> Path:
-    """The whole run: read, deduplicate, (tune,) model the content, evaluate and choose the
-    ranking, refit on everything, measure the lists, save."""
+    """The whole run: read, screen the API ratings, deduplicate, (tune,) model the content,
+    evaluate and choose the ranking, refit on everything, measure the lists, save."""
     clock = Clock()
     check_writable(settings.model_dir)
     table, catalogue = read_data(settings)
@@ -410,9 +411,17 @@ def train(
         raise TrainerError("the ratings table is empty (run the loader first)")
     clock.log(f"read {table.num_rows:,} ratings and {len(catalogue):,} titles")
     clock.lap("read")
+    read_rows = table.num_rows
+    screened = None
+    if screen:
+        table, screened = screening.screen(table)
+        aside = sum(screened["set_aside"].values())
+        clock.log(
+            f"screened {screened['api_ratings']:,} API ratings: {aside:,} set aside "
+            f"({', '.join(f'{k} {v:,}' for k, v in screened['set_aside'].items())})"
+        )
     data, dropped = deduplicate(table)
     data = data.over(catalogue.ids)
-    read_rows = table.num_rows
     del table
     pa.default_memory_pool().release_unused()
     clock.log(f"dropped {dropped:,} repeated (user, title) ratings; {len(data):,} remain")
@@ -483,6 +492,7 @@ def train(
             "fingerprint": fingerprint,
             "titles": len(catalogue),
         },
+        "screening": screened,
         "evaluation": report,
         "signal": signal,
         "tuning": tuning,
@@ -548,6 +558,11 @@ def run(argv: list[str] | None) -> int:
     parser.add_argument("--tune", action="store_true", help="grid-search the parameters first")
     parser.add_argument("--tune-sample", type=int, default=1_000_000, help="ratings to tune on")
     parser.add_argument("--skip-evaluation", action="store_true", help="refit and save only")
+    parser.add_argument(
+        "--no-screening",
+        action="store_true",
+        help="train on every API rating, even those that look like flooding or shilling",
+    )
     args = parser.parse_args(argv)
     overrides = {"database_url": args.database_url, "model_dir": args.model_dir}
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
@@ -561,6 +576,7 @@ def run(argv: list[str] | None) -> int:
         tune_sample=args.tune_sample if args.tune else None,
         evaluate_first=not args.skip_evaluation,
         tuning_file=args.tuning_file,
+        screen=not args.no_screening,
     )
     return 0
 
