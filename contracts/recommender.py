@@ -45,6 +45,11 @@ class Recommendations(BaseModel):
     items: list[ScoredTitle] = Field(description="best first; score is the predicted rating")
 
 
+class PopularTitles(BaseModel):
+    reason: Reason = Field(description="cold_start: what a user the model does not know gets")
+    items: list[ScoredTitle] = Field(description="best first, by damped mean rating")
+
+
 class SimilarTitles(BaseModel):
     title_id: str
     reason: Reason = Field(

@@ -161,6 +161,19 @@ def recommend(
     }
 
 
+def popular(
+    model: Model, *, n: int = 10, platforms: list[Platform] | None = None
+) -> dict[str, Any]:
+    """The cold-start picks (titles by damped mean rating), for callers who name no user."""
+    best = top(model.item_prior, n, model.platform_mask(platforms), np.empty(0, dtype=np.int64))
+    return {
+        "reason": Reason.cold_start,
+        "items": [
+            {"title_id": model.item_ids[i], "score": float(model.item_prior[i])} for i in best
+        ],
+    }
+
+
 def similar(
     model: Model,
     engine: Engine,
