@@ -34,6 +34,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from common.files import PROJECT_ROOT
+from common.settings import is_placeholder
 
 ROOT = PROJECT_ROOT
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -179,8 +180,9 @@ def interpolate_tree(node: Any, variables: Mapping[str, str]) -> Any:
     return node
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """The variables of a Compose .env file, each value interpolated with those above it."""
+def read_env_file(path: Path, *, filled_in: bool = False) -> dict[str, str]:
+    """The variables of a Compose .env file, each value interpolated with those above it; with
+    `filled_in`, each placeholder secret replaced, as an operator's .env would have it."""
     variables: dict[str, str] = {}
     for line in path.read_text().splitlines():
         line = line.strip()
@@ -193,6 +195,8 @@ def read_env_file(path: Path) -> dict[str, str]:
             continue
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = value[1:-1]
+        if filled_in and is_placeholder(value):
+            value = f"s3cret-{key.lower().replace('_', '-')}-0123456789abcdefghijklmnopqrstuv"
         variables[key] = interpolate(value, variables)
     return variables
 
@@ -204,9 +208,10 @@ def compose_raw() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE_FILE.read_text())
 
 
-def compose_resolved() -> dict[str, Any]:
-    """The compose file as `docker compose config` would see it with .env.example as .env."""
-    return interpolate_tree(compose_raw(), read_env_file(ENV_EXAMPLE))
+def compose_resolved(*, filled_in: bool = True) -> dict[str, Any]:
+    """The compose file as `docker compose config` would see it with .env.example as .env, its
+    secrets set (`filled_in`) or left as the placeholders."""
+    return interpolate_tree(compose_raw(), read_env_file(ENV_EXAMPLE, filled_in=filled_in))
 
 
 def service_environment(service: dict[str, Any]) -> dict[str, str]:
@@ -581,9 +586,11 @@ def probe(
     )
 
 
-def settings_for(service_name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+def settings_for(
+    service_name: str, monkeypatch: pytest.MonkeyPatch, *, filled_in: bool = True
+) -> Any:
     """The service's settings object as its container would build it: the image's ENV, then
-    the compose environment resolved with .env.example."""
+    the compose environment resolved with .env.example (its secrets set, or not)."""
     module_name, _, class_name = SETTINGS[service_name].partition(":")
     settings_class = getattr(importlib.import_module(module_name), class_name)
     for field in settings_class.model_fields:
@@ -593,7 +600,8 @@ def settings_for(service_name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     for key, value in image_env.items():
         if key.lower() in settings_class.model_fields:
             monkeypatch.setenv(key, value)
-    for key, value in service_environment(compose_resolved()["services"][service_name]).items():
+    resolved = compose_resolved(filled_in=filled_in)
+    for key, value in service_environment(resolved["services"][service_name]).items():
         monkeypatch.setenv(key, value)
     return settings_class()
 
@@ -999,6 +1007,17 @@ def test_env_example_defines_and_documents_every_variable() -> None:
     assert set(defined) <= referenced, f"unused in .env.example: {set(defined) - referenced}"
     # With .env.example as .env, every required variable is set.
     compose_resolved()
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_the_placeholder_secrets_of_env_example_are_refused_at_start(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cp .env.example .env` without changing a secret: every process refuses to start."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"placeholder from \.env\.example"):
+        settings_for(name, monkeypatch, filled_in=False)
 
 
 def test_missing_env_stops_compose_with_a_message() -> None:
