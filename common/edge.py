@@ -22,6 +22,11 @@ def edge_settings() -> EdgeSettings:
     return EdgeSettings()
 
 
+# After a refusal, at most this much more is read (and dropped), for at most this long.
+LINGER_BYTES = 2 * 1024 * 1024
+LINGER_S = 1.0
+
+
 class EdgeProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with what it lacks: a limit on the size and number of
     request headers (431), and a deadline for them to arrive (408). uvicorn's own settings
@@ -38,6 +43,7 @@ class EdgeProtocol(HttpToolsProtocol):
         self.header_bytes = 0
         self.header_count = 0
         self.refused = False
+        self.linger_left = 0
         self.header_deadline: Any = None
 
     def connection_made(self, transport) -> None:  # type: ignore[override]
@@ -50,6 +56,10 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self.refused:
+            # Lingering: what the client still sends is read and dropped, up to a point.
+            self.linger_left -= len(data)
+            if self.linger_left < 0:
+                self.transport.close()
             return
         if self.in_headers:
             # Counted before parsing: httptools would copy a growing header over and over.
@@ -127,7 +137,12 @@ class EdgeProtocol(HttpToolsProtocol):
             b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
             b"connection: close\r\n\r\n%s" % (status, phrase, len(body), body)
         )
-        self.transport.close()
+        # Closing with the client's bytes unread would send a reset, which can destroy the
+        # answer before the client reads it: half-close, drop what still comes for a moment.
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.linger_left = LINGER_BYTES
+        self.loop.call_later(LINGER_S, self.transport.close)
 
 
 REFUSED = Counter(
