@@ -6,7 +6,7 @@ back-end and may act for any user. Issuers, load tests and tools rely on this.""
 import time
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.recommender import MAX_USER_ID
 
@@ -33,6 +33,8 @@ def sign(key: Any, algorithm: str, body: dict[str, Any], *, kid: str | None = No
 
 
 class DemoSignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     user_id: int = Field(ge=1, le=MAX_USER_ID, examples=[1])
 
 

@@ -189,13 +189,15 @@ def demo_stack(demo_db, demo_model, tmp_path_factory):
     """catalog, recommender and gateway as real processes over the demo data and model."""
     from common.proc import Stack
 
-    stack = Stack(demo_db, demo_model, tmp_path_factory.mktemp("logs"), env=FAST_POLL).start()
+    stack = Stack(demo_db, demo_model, tmp_path_factory.mktemp("logs"), env=DEMO).start()
     yield stack
     stack.stop()
 
 
-# Tests swap models under a running recommender; they need it to notice quickly.
+# Tests swap models under a running recommender; they need it to notice quickly. The demo
+# stack's page signs in as make run's does.
 FAST_POLL = {"recommender": {"MODEL_POLL_S": "0.2"}}
+DEMO = {**FAST_POLL, "gateway": {"AUTH_DEMO_SIGN_IN": "true"}}
 
 
 def gateway_settings(stack=None, **settings):

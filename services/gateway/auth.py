@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import Counter
 
 from contracts.auth import SERVICE_SCOPE
@@ -159,20 +160,21 @@ def _jwks(path: Path) -> dict[str | None, tuple[Any, str]]:
     return found
 
 
-def bearer(request: Request) -> str:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+# Declares the scheme in the OpenAPI schema, so that /docs has an Authorize button.
+BEARER = HTTPBearer(auto_error=False, description="a JWT: docs/security.md")
+
+
+async def caller(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(BEARER)
+) -> Caller:
+    """The dependency of every per-user route: 401 unless a valid token came with the request."""
+    if credentials is None or not credentials.credentials.strip():
         raise refuse(
             401,
             "missing",
             "this route needs a bearer token for the user (Authorization: Bearer <token>)",
         )
-    return token.strip()
-
-
-async def caller(request: Request) -> Caller:
-    """The dependency of every per-user route: 401 unless a valid token came with the request."""
-    return request.app.state.verifier.verify(bearer(request))
+    return request.app.state.verifier.verify(credentials.credentials.strip())
 
 
 def authorize(who: Caller, user_id: int) -> None:
