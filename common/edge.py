@@ -105,7 +105,8 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        self.header_bytes = 0  # the next request on this connection starts its own count
+        # What comes next on this connection is the next request's headers: count from now.
+        self.in_headers, self.header_bytes = True, 0
 
     def _arm(self) -> None:
         self._disarm()

@@ -119,6 +119,18 @@ def test_a_100_mb_header_costs_the_server_next_to_nothing(gateway):
     FIGURES["header_100mb_bytes_sent_before_close"] = sent
 
 
+def test_a_huge_header_on_a_kept_alive_connection_is_refused_too(gateway):
+    sock = connect(gateway)
+    sock.sendall(REQUEST + b"\r\n")
+    first = b""
+    while not first.endswith(b'"checks":{}}'):
+        first += sock.recv(65536)
+    with contextlib.suppress(OSError):
+        sock.sendall(REQUEST + b"X-Big: " + b"a" * 1_000_000 + b"\r\n\r\n")
+    reply = answer(sock)
+    assert reply.startswith(b"HTTP/1.1 431 "), reply[:100]
+
+
 def test_too_many_headers_are_refused(gateway):
     sock = connect(gateway)
     sock.sendall(REQUEST + b"".join(b"X-%d: 1\r\n" % i for i in range(150)) + b"\r\n")
