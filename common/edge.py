@@ -62,11 +62,22 @@ class EdgeProtocol(HttpToolsProtocol):
                 self.transport.close()
             return
         if self.in_headers:
-            # Counted before parsing: httptools would copy a growing header over and over.
-            self.header_bytes += len(data)
-            if self.header_bytes > self.header_max_bytes:
-                self._refuse(431, f"request headers over {self.header_max_bytes} bytes")
-                return
+            # Counted before parsing: httptools would copy a growing header over and over. Only
+            # what fits under the limit is parsed; the rest only if the headers ended in it
+            # (the rest of a chunk can be the body).
+            room = self.header_max_bytes - self.header_bytes
+            if len(data) > room:
+                head, data = data[:room], data[room:]
+                self.header_bytes += len(head)
+                if head:
+                    super().data_received(head)
+                if self.refused or self.transport.is_closing():
+                    return
+                if self.in_headers:
+                    self._refuse(431, f"request headers over {self.header_max_bytes} bytes")
+                    return
+            else:
+                self.header_bytes += len(data)
         super().data_received(data)
 
     def on_message_begin(self) -> None:

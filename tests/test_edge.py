@@ -131,6 +131,19 @@ def test_a_huge_header_on_a_kept_alive_connection_is_refused_too(gateway):
     assert reply.startswith(b"HTTP/1.1 431 "), reply[:100]
 
 
+def test_a_body_sent_with_the_headers_is_not_counted_as_headers(gateway):
+    """Only the headers count against HEADER_MAX_BYTES, whatever arrives in the same packet."""
+    body = b'{"user_id": 1, "title_id": "ns1", "rating": 4, "pad": "' + b"x" * 40_000 + b'"}'
+    for pad in (0, 15_000):
+        sock = connect(gateway)
+        sock.sendall(
+            b"POST /ratings HTTP/1.1\r\nHost: localhost\r\ncontent-type: application/json\r\n"
+            b"X-Pad: " + b"p" * pad + b"\r\ncontent-length: %d\r\n\r\n" % len(body) + body
+        )
+        reply = answer(sock)
+        assert reply.startswith(b"HTTP/1.1 401 "), reply[:100]  # it reached the app
+
+
 def test_too_many_headers_are_refused(gateway):
     sock = connect(gateway)
     sock.sendall(REQUEST + b"".join(b"X-%d: 1\r\n" % i for i in range(150)) + b"\r\n")
