@@ -142,8 +142,12 @@ def costs(model: Model, model_dir: Path) -> None:
     )
 
 
-def scripts_for(model: Model, folder: Path) -> dict[str, Path]:
-    """wrk scripts over 1,000 random known users and titles, one per route."""
+def scripts_for(
+    model: Model, folder: Path, headers: dict[str, str] | None = None
+) -> dict[str, Path]:
+    """wrk scripts over 1,000 random known users and titles, one per route, each request with
+    `headers`."""
+    folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     users = [int(u) for u in rng.choice(model.user_ids, 1000)]
     titles = [str(t) for t in rng.choice(model.item_ids, 1000)]
@@ -157,14 +161,23 @@ def scripts_for(model: Model, folder: Path) -> dict[str, Path]:
             folder,
             "predict",
             [("GET", f"/predict?user_id={u}&title_id={t}", None) for u, t in pairs],
+            headers,
         ),
         "top-10": lua_script(
-            folder, "top", [("GET", f"/users/{u}/recommendations?n=10", None) for u in users]
+            folder,
+            "top",
+            [("GET", f"/users/{u}/recommendations?n=10", None) for u in users],
+            headers,
         ),
         "similar": lua_script(
-            folder, "similar", [("GET", f"/titles/{t}/similar?n=10", None) for t in titles]
+            folder,
+            "similar",
+            [("GET", f"/titles/{t}/similar?n=10", None) for t in titles],
+            headers,
         ),
-        "POST /ratings": lua_script(folder, "post", [("POST", "/ratings", body) for body in posts]),
+        "POST /ratings": lua_script(
+            folder, "post", [("POST", "/ratings", body) for body in posts], headers
+        ),
     }
 
 

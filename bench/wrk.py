@@ -52,8 +52,14 @@ def wrk(
     return WrkResult(p50, p99, rate, failed)
 
 
-def lua_script(folder: Path, name: str, requests: list[tuple[str, str, str | None]]) -> Path:
-    """A wrk script that sends one of `requests` (method, path, JSON body) at random each time."""
+def lua_script(
+    folder: Path,
+    name: str,
+    requests: list[tuple[str, str, str | None]],
+    headers: dict[str, str] | None = None,
+) -> Path:
+    """A wrk script that sends one of `requests` (method, path, JSON body) at random each time,
+    with `headers` (say, Authorization) on every request."""
     rows = []
     for method, path, body in requests:
         quoted_body = "nil" if body is None else '"' + body.replace('"', '\\"') + '"'
@@ -63,7 +69,8 @@ def lua_script(folder: Path, name: str, requests: list[tuple[str, str, str | Non
         "math.randomseed(42)\n"
         "local requests = {\n" + "\n".join(rows) + "\n}\n"
         'wrk.headers["Content-Type"] = "application/json"\n'
-        "request = function()\n"
+        + "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in (headers or {}).items())
+        + "request = function()\n"
         "  local r = requests[math.random(#requests)]\n"
         "  return wrk.format(r[1], r[2], nil, r[3])\n"
         "end\n"

@@ -54,7 +54,8 @@ def engine_at(url: str, *, application_name: str, **options: Any) -> Iterator[En
 
 
 def unavailable_reason(exc: BaseException) -> str | None:
-    """Why the database cannot answer, when that is what `exc` says; None for any other error."""
+    """Why the database cannot answer, when that is what `exc` says; None for any other error.
+    Safe to show in public: it names no host, port, database or path."""
     if isinstance(exc, sa.exc.TimeoutError):
         return "no free connection in the pool (timed out waiting)"
     orig = getattr(exc, "orig", exc)
@@ -63,22 +64,32 @@ def unavailable_reason(exc: BaseException) -> str | None:
     if isinstance(orig, psycopg.errors.UndefinedTable):
         return "the schema is missing (run the loader)"
     if isinstance(orig, psycopg.OperationalError):
-        first_line = (str(orig).strip().splitlines() or ["connection failed"])[0]
-        return f"cannot reach PostgreSQL ({first_line})"
+        return "cannot reach PostgreSQL"
     return None
+
+
+def driver_line(exc: BaseException) -> str:
+    """The driver's first line about `exc`: for logs and command-line tools, not for public
+    bodies (it names hosts, ports and databases)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return (text.splitlines() or [type(exc).__name__])[0]
 
 
 def error_line(exc: BaseException) -> str:
     """One line for a command-line tool to print about a database error."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return unavailable_reason(exc) or (text.splitlines() or [type(exc).__name__])[0]
+    reason = unavailable_reason(exc)
+    if reason == "cannot reach PostgreSQL":
+        return f"{reason} ({driver_line(exc)})"
+    return reason or driver_line(exc)
 
 
 def check_database(engine: Engine) -> str | None:
-    """None when the database answers and holds the titles; otherwise the reason it does not."""
+    """None when the database answers and holds the titles; otherwise the reason it does not
+    (with the driver's words: it goes to the log, not to a public body)."""
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1 FROM titles LIMIT 1")
     except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
-        return unavailable_reason(exc) or f"unexpected error: {type(exc).__name__}"
+        reason = unavailable_reason(exc) or f"unexpected error: {type(exc).__name__}"
+        return f"{reason} ({driver_line(exc)})"
     return None

@@ -172,11 +172,22 @@ class RequestMiddleware:
         )
 
 
-def metrics(_: Request) -> Response:
-    """Prometheus text format; across uvicorn workers when PROMETHEUS_MULTIPROC_DIR is set."""
+def _registry() -> CollectorRegistry:
+    """Across uvicorn workers when PROMETHEUS_MULTIPROC_DIR is set."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
-    else:
-        registry = DEFAULT_REGISTRY
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return registry
+    return DEFAULT_REGISTRY
+
+
+def metrics(_: Request) -> Response:
+    """Prometheus text format."""
+    return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """Prometheus text format on a listener of its own (a thread of this process)."""
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=host, registry=_registry())

@@ -1,6 +1,7 @@
 """Start services as real processes and wait for them: used by the launcher, tests and benches."""
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -89,7 +90,9 @@ class Service:
 
 
 class Stack:
-    """The catalog, the recommender and the gateway in front of them, each its own process."""
+    """The catalog, the recommender and the gateway in front of them, each its own process.
+    The gateway checks tokens signed with `auth_secret` (HS256; `token()` makes them) and the
+    services between themselves use `service_token`; both are random unless given."""
 
     def __init__(
         self,
@@ -99,10 +102,15 @@ class Stack:
         *,
         ports: dict[str, int] | None = None,
         env: dict[str, dict[str, str]] | None = None,
+        auth_secret: str | None = None,
+        service_token: str | None = None,
     ):
         ports = ports or {name: free_port() for name in ("catalog", "recommender", "gateway")}
         env = env or {}
-        database = {"DATABASE_URL": database_url}
+        self.auth_secret = auth_secret or secrets.token_urlsafe(32)
+        self.service_token = service_token or secrets.token_urlsafe(32)
+        self.metrics_port = ports.get("gateway_metrics") or free_port()
+        database = {"DATABASE_URL": database_url, "SERVICE_TOKEN": self.service_token}
         self.catalog = Service(
             "catalog",
             ["services.catalog"],
@@ -124,10 +132,28 @@ class Stack:
             {
                 "CATALOG_URL": self.catalog.url,
                 "RECOMMENDER_URL": self.recommender.url,
+                "SERVICE_TOKEN": self.service_token,
+                "AUTH_SECRET": self.auth_secret,
+                "METRICS_PORT": str(self.metrics_port),
                 **env.get("gateway", {}),
             },
             log_dir,
         )
+
+    def token(self, user: int | str, *, ttl_s: int = 3600, service: bool = False) -> str:
+        """A bearer token for `user` that this stack's gateway accepts."""
+        from contracts.auth import claims, sign
+
+        return sign(self.auth_secret, "HS256", claims(str(user), ttl_s=ttl_s, service=service))
+
+    def auth(self, user: int | str, **options) -> dict[str, str]:
+        """The Authorization header of `user`'s token."""
+        return {"Authorization": f"Bearer {self.token(user, **options)}"}
+
+    @property
+    def internal(self) -> dict[str, str]:
+        """The header the catalog and the recommender require (what the gateway sends)."""
+        return {"Authorization": f"Bearer {self.service_token}"}
 
     @property
     def services(self) -> list[Service]:

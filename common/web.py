@@ -1,6 +1,7 @@
 """FastAPI plumbing shared by the services: error bodies, health responses."""
 
 import enum
+import json
 import logging
 from contextlib import asynccontextmanager
 from functools import cache
@@ -65,11 +66,14 @@ class ErrorBody(BaseModel):
 
 
 def health_response(checks: dict[str, str | None]) -> JSONResponse:
-    """200 when every check passed (None), else 503 naming each failed dependency."""
+    """200 when every check passed (None), else 503. In public each dependency is only "ok" or
+    "unavailable"; why goes to the log, with the request id."""
     failed = {name: reason for name, reason in checks.items() if reason is not None}
+    for name, reason in failed.items():
+        log.warning("not ready: %s: %s", name, reason)
     body = Health(
         status="unavailable" if failed else "ok",
-        checks={name: reason or "ok" for name, reason in checks.items()},
+        checks={name: "unavailable" if name in failed else "ok" for name in checks},
     )
     return JSONResponse(body.model_dump(), status_code=503 if failed else 200)
 
@@ -133,16 +137,35 @@ def _describe(request: Request, error: dict[str, Any]) -> str:
     return f"{message} (allowed: {allowed})" if allowed else message
 
 
+# A 422 names the field and what it accepts; echoing a huge input back only amplifies it.
+ECHO_MAX_CHARS = 100
+MAX_ERRORS = 20
+
+
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """FastAPI's 422 body, plus a `message` a person can read: the field and what it accepts."""
+    """FastAPI's 422 body, plus a `message` a person can read: the field and what it accepts.
+    Echoed inputs are cut to ECHO_MAX_CHARS and at most MAX_ERRORS errors are listed."""
     errors = exc.errors()
+    shown = errors[:MAX_ERRORS]
     body = {
         "detail": [
-            {k: v for k, v in e.items() if k in ("type", "loc", "msg", "input")} for e in errors
+            {k: _clip(v) if k == "input" else v for k, v in e.items() if k in KEPT} for e in shown
         ],
-        "message": "; ".join(_describe(request, e) for e in errors),
+        "message": "; ".join(_describe(request, e) for e in shown)
+        + (f"; and {len(errors) - MAX_ERRORS} more" if len(errors) > MAX_ERRORS else ""),
     }
     return JSONResponse(_json_safe(body), status_code=422)
+
+
+KEPT = ("type", "loc", "msg", "input")
+
+
+def _clip(value: Any) -> Any:
+    """The input as given when it is short; otherwise its start, and how long it was."""
+    text = value if isinstance(value, str) else json.dumps(_json_safe(value), default=str)
+    if len(text) <= ECHO_MAX_CHARS:
+        return value
+    return f"{text[:ECHO_MAX_CHARS]}... ({len(text)} characters, cut)"
 
 
 def _json_safe(value: Any) -> Any:
@@ -178,18 +201,34 @@ def make_app(
     settings: Any,
     lifespan: Any = None,
     database: bool = False,
+    public: bool = False,
 ) -> FastAPI:
     """A FastAPI app with what every service has: strict errors, request ids, JSON access
-    logs, Prometheus metrics at /metrics, a body size limit, and CORS only when configured;
-    with `database`, an engine in app.state.engine for the app's lifetime, and a database
-    that is down or slow answers 503 with the reason."""
+    logs, a body size limit, security headers, trusted Host headers, CORS only when configured,
+    and the API docs served offline (unless DOCS_ENABLED=false). An internal service (not
+    `public`) also serves /metrics and, when SERVICE_TOKEN is set, answers only callers that
+    present it; the public gateway serves its metrics on METRICS_PORT only. With `database`, an
+    engine in app.state.engine for the app's lifetime, and a database that is down or slow
+    answers 503 with the reason."""
     from fastapi.middleware.cors import CORSMiddleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+    from common.edge import SecurityHeaders, ServiceToken, install_docs
     from common.observability import REQUEST_ID_HEADER, RequestMiddleware, metrics
 
     if database:
         lifespan = _with_engine(lifespan, settings, service)
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
+    )
+    # A redirect to the slash-less path would be built from the Host header.
+    app.router.redirect_slashes = False
     install_error_handlers(app)
     if database:
         install_database_error_handler(app)
@@ -198,11 +237,21 @@ def make_app(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", REQUEST_ID_HEADER],
-            expose_headers=[REQUEST_ID_HEADER],
+            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+        )
+    if not public and settings.service_token is not None:
+        app.add_middleware(ServiceToken, token=settings.service_token.get_secret_value())
+    if settings.allowed_hosts != ["*"]:
+        app.add_middleware(
+            TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts, www_redirect=False
         )
     app.add_middleware(RequestMiddleware, service=service, max_body_bytes=settings.max_body_bytes)
-    app.add_route("/metrics", metrics, include_in_schema=False)
+    app.add_middleware(SecurityHeaders)
+    if not public:
+        app.add_route("/metrics", metrics, include_in_schema=False)
+    if settings.docs_enabled:
+        install_docs(app, title)
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:
@@ -240,14 +289,17 @@ def install_database_error_handler(app: FastAPI) -> None:
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    from common.db import unavailable_reason
+    from common.db import driver_line, unavailable_reason
 
     async def handler(request: Request, exc: Exception) -> JSONResponse:
         reason = unavailable_reason(exc)
         if reason is None:
             log.exception("unexpected database error on %s", request.url.path)
             return JSONResponse({"detail": "internal error"}, status_code=500)
-        log.warning("database unavailable on %s: %s", request.url.path, reason)
+        # The driver's own words name hosts, ports and databases: the log only.
+        log.warning(
+            "database unavailable on %s: %s (%s)", request.url.path, reason, driver_line(exc)
+        )
         return JSONResponse({"detail": f"database unavailable: {reason}"}, status_code=503)
 
     app.add_exception_handler(DBAPIError, handler)

@@ -114,6 +114,9 @@ class Dataset(BaseModel):
     synthetic: bool = Field(description="true when the data is the generated demo set")
     titles: int
     ratings: int
+    ratings_estimated: bool = Field(
+        False, description="true when the ratings posted through the API are many: estimated"
+    )
 
 
 # -- query parameters --------------------------------------------------------------------------

@@ -45,6 +45,12 @@ class RecommendationsWithTitles(BaseModel):
     degraded: bool = Field(False, description=DEGRADED)
 
 
+class PopularWithTitles(BaseModel):
+    reason: Reason
+    items: list[ScoredTitleWithCard]
+    degraded: bool = Field(False, description=DEGRADED)
+
+
 class SimilarWithTitles(BaseModel):
     title_id: str
     reason: Reason

@@ -61,6 +61,11 @@ class Recommendations(BaseModel):
     )
 
 
+class PopularTitles(BaseModel):
+    reason: Reason = Field(description="cold_start: what a user the model does not know gets")
+    items: list[ScoredTitle] = Field(description="best first, by damped mean rating")
+
+
 class SimilarTitles(BaseModel):
     title_id: str
     reason: Reason = Field(

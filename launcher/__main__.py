@@ -3,12 +3,17 @@
 Starts (or reuses) the embedded server in .data/pg; loads DIR/titles and DIR/ratings (the real
 data), or a synthetic demo set it generates under .data/demo; trains a model unless the loaded
 data is unchanged and a model exists; builds the insights report in .data/report after
-training; starts the catalog, recommender and gateway as separate processes; prints the page's
-URL. Ctrl-C stops every process.
+training; starts the catalog, recommender and gateway as separate processes, the services as
+their least-privilege roles; prints the page's URL. Ctrl-C stops every process.
+
+Sign-in: the gateway checks tokens signed with a key kept in .data/auth/secret (made on the
+first run), and the page signs in as whichever user it shows (AUTH_DEMO_SIGN_IN, which only the
+launcher sets and which the gateway refuses on anything but a loopback address).
 """
 
 import argparse
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -25,7 +30,7 @@ from loader.load import run_load
 from loader.progress import LoadProgress, print_summary
 from loader.read import LoadError
 from loader.report.build import ReportError, build
-from loader.roles import role_url
+from loader.roles import RoleSettings, role_url, set_passwords
 from services.recommender.model import current_version
 from services.recommender.settings import Settings as RecommenderSettings
 from services.recommender.train import TrainerError, train, tuned_defaults
@@ -74,6 +79,54 @@ def build_report(url: str, report_dir: Path, model_dir: Path) -> None:
     say(f"insights report: {built.page} ({built.seconds:.1f} s)")
 
 
+def auth_secret(home: Path) -> str:
+    """The key that signs the local tokens: made once, readable by this user only."""
+    path = home / "auth" / "secret"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def service_urls(url: str) -> dict[str, str] | None:
+    """The catalog's and the recommender's URLs, as their least-privilege roles, with the
+    passwords CATALOG_DB_PASSWORD and RECOMMENDER_DB_PASSWORD when given (and then set on the
+    roles); None, after saying why, when the server does not let the roles in."""
+    import psycopg
+
+    from common.db import driver_line
+    from common.throwaway import conninfo
+
+    given = RoleSettings()
+    passwords = {
+        service: secret.get_secret_value()
+        for service, secret in (
+            ("catalog", given.catalog_db_password),
+            ("recommender", given.recommender_db_password),
+        )
+        if secret is not None
+    }
+    if passwords:
+        set_passwords(url, passwords)
+    urls = {service: role_url(url, service, passwords.get(service)) for service in ROLE_SERVICES}
+    for service, role in urls.items():
+        try:
+            psycopg.connect(conninfo(role), connect_timeout=5).close()
+        except psycopg.OperationalError as exc:
+            say(
+                f"error: the {service} connects as its own role and the server refused it "
+                f"({driver_line(exc)}); set CATALOG_DB_PASSWORD and RECOMMENDER_DB_PASSWORD "
+                "(the launcher gives them to the roles)"
+            )
+            return None
+    return urls
+
+
+ROLE_SERVICES = ("catalog", "recommender")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m launcher", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=os.environ.get("DATA_DIR") or None)
@@ -117,14 +170,15 @@ def main(argv: list[str] | None = None) -> int:
     if trained or not (report_dir / PAGE).is_file():
         build_report(url, report_dir, model_dir)
 
-    # The services connect with their least-privilege roles (trust authentication locally).
-    env = {"gateway": {"REPORT_DIR": str(report_dir)}}
-    if not own_database:
-        env |= {
-            service: {"DATABASE_URL": role_url(url, service)}
-            for service in ("catalog", "recommender")
-        }
-    stack = Stack(url, model_dir, home / "logs", ports=ports, env=env)
+    # The services connect with their least-privilege roles, on DATABASE_URL's server too.
+    urls = service_urls(url)
+    if urls is None:
+        return 1
+    env = {service: {"DATABASE_URL": role} for service, role in urls.items()}
+    env["gateway"] = {"REPORT_DIR": str(report_dir), "AUTH_DEMO_SIGN_IN": "true"}
+    stack = Stack(
+        url, model_dir, home / "logs", ports=ports, env=env, auth_secret=auth_secret(home)
+    )
     services = stack.services
     # Explicitly: a launcher started in the background inherits an ignored SIGINT.
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
@@ -132,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.start()
         say(", ".join(f"{s.name} on :{s.port}" for s in services) + f"; logs in {home / 'logs'}")
+        say(f"gateway metrics on http://127.0.0.1:{stack.metrics_port}/metrics")
+        say(
+            "the page signs in as the user it shows; a token for the API (user 1, 1 h): "
+            + stack.token(1)
+        )
         say(
             f"open http://127.0.0.1:{ports['gateway']}/  (API docs at /docs, insights at "
             "/report; Ctrl-C stops it all)"

@@ -9,18 +9,19 @@ import argparse
 import sys
 
 from psycopg import sql
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError, ValidationInfo, field_validator
 
 from common.db import engine_at, sqlalchemy_url
-from common.settings import DatabaseSettings
+from common.settings import DatabaseSettings, refuse_placeholder
 from loader.load import migrate
 
 ROLES = {"catalog": "streamrec_catalog", "recommender": "streamrec_recommender"}
 
 
-def role_url(owner_url: str, service: str) -> str:
-    """The owner's URL, with the service's role and no password (trust authentication)."""
-    url = sqlalchemy_url(owner_url).set(username=ROLES[service], password=None)
+def role_url(owner_url: str, service: str, password: str | None = None) -> str:
+    """The owner's URL, with the service's role, and its password if it has one (none for
+    trust authentication)."""
+    url = sqlalchemy_url(owner_url).set(username=ROLES[service], password=password)
     return url.render_as_string(hide_password=False)
 
 
@@ -44,6 +45,16 @@ class RoleSettings(DatabaseSettings):
     catalog_db_password: SecretStr | None = None
     recommender_db_password: SecretStr | None = None
 
+    @field_validator("catalog_db_password", "recommender_db_password", mode="before")
+    @classmethod
+    def _real(cls, value: object, info: ValidationInfo) -> object:
+        """Empty is unset; the placeholders of .env.example are refused."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or (isinstance(text, str) and not text.strip()):
+            return None
+        refuse_placeholder(info.field_name.upper(), str(text))
+        return value
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -51,7 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--database-url", help="the owner's URL (default: $DATABASE_URL)")
     args = parser.parse_args(argv)
-    settings = RoleSettings()
+    try:
+        settings = RoleSettings()
+    except ValidationError as exc:
+        print(f"roles: error: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 1
     url = args.database_url or settings.resolved_database_url()
     given = {
         "catalog": settings.catalog_db_password,

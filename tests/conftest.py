@@ -189,10 +189,37 @@ def demo_stack(demo_db, demo_model, tmp_path_factory):
     """catalog, recommender and gateway as real processes over the demo data and model."""
     from common.proc import Stack
 
-    stack = Stack(demo_db, demo_model, tmp_path_factory.mktemp("logs"), env=FAST_POLL).start()
+    stack = Stack(demo_db, demo_model, tmp_path_factory.mktemp("logs"), env=DEMO).start()
     yield stack
     stack.stop()
 
 
-# Tests swap models under a running recommender; they need it to notice quickly.
+# Tests swap models under a running recommender; they need it to notice quickly. The demo
+# stack's page signs in as make run's does.
 FAST_POLL = {"recommender": {"MODEL_POLL_S": "0.2"}}
+DEMO = {**FAST_POLL, "gateway": {"AUTH_DEMO_SIGN_IN": "true"}}
+
+
+def gateway_settings(stack=None, **settings):
+    """Gateway settings over `stack`'s services (if any), checking its tokens."""
+    from services.gateway.settings import Settings
+
+    if stack is not None:
+        settings = {
+            "catalog_url": stack.catalog.url,
+            "recommender_url": stack.recommender.url,
+            "auth_secret": stack.auth_secret,
+            "service_token": stack.service_token,
+            **settings,
+        }
+    return Settings(**settings)
+
+
+def gateway_client(stack=None, **settings):
+    """An in-process gateway (TestClient, Host localhost) over `stack`'s services."""
+    from fastapi.testclient import TestClient
+
+    from services.gateway.app import create_app
+
+    app = create_app(gateway_settings(stack, **settings))
+    return TestClient(app, base_url="http://localhost", raise_server_exceptions=False)

@@ -28,6 +28,7 @@ import yaml
 from packaging.utils import canonicalize_name
 
 from common.files import PROJECT_ROOT
+from common.settings import is_placeholder
 from tests.images import (
     DOCKERFILES,
     POSTGRES_IMAGE,
@@ -173,8 +174,9 @@ def interpolate_tree(node: Any, variables: Mapping[str, str]) -> Any:
     return node
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """The variables of a Compose .env file, each value interpolated with those above it."""
+def read_env_file(path: Path, *, filled_in: bool = False) -> dict[str, str]:
+    """The variables of a Compose .env file, each value interpolated with those above it; with
+    `filled_in`, each placeholder secret replaced, as an operator's .env would have it."""
     variables: dict[str, str] = {}
     for line in path.read_text().splitlines():
         line = line.strip()
@@ -187,6 +189,8 @@ def read_env_file(path: Path) -> dict[str, str]:
             continue
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = value[1:-1]
+        if filled_in and is_placeholder(value):
+            value = f"s3cret-{key.lower().replace('_', '-')}-0123456789abcdefghijklmnopqrstuv"
         variables[key] = interpolate(value, variables)
     return variables
 
@@ -198,9 +202,10 @@ def compose_raw() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE_FILE.read_text())
 
 
-def compose_resolved() -> dict[str, Any]:
-    """The compose file as `docker compose config` would see it with .env.example as .env."""
-    return interpolate_tree(compose_raw(), read_env_file(ENV_EXAMPLE))
+def compose_resolved(*, filled_in: bool = True) -> dict[str, Any]:
+    """The compose file as `docker compose config` would see it with .env.example as .env, its
+    secrets set (`filled_in`) or left as the placeholders."""
+    return interpolate_tree(compose_raw(), read_env_file(ENV_EXAMPLE, filled_in=filled_in))
 
 
 def service_environment(service: dict[str, Any]) -> dict[str, str]:
@@ -259,12 +264,15 @@ def constraint_files(arguments: list[str]) -> list[str]:
     return files
 
 
-def settings_for(service_name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+def settings_for(
+    service_name: str, monkeypatch: pytest.MonkeyPatch, *, filled_in: bool = True
+) -> Any:
     """The service's settings object as its container would build it: the image's ENV, then
-    the compose environment resolved with .env.example."""
+    the compose environment resolved with .env.example (its secrets set, or not)."""
     fields = settings_fields(SETTINGS[service_name])
     image_env = dockerfile(built_services()[service_name]).env
-    environment = service_environment(compose_resolved()["services"][service_name])
+    resolved = compose_resolved(filled_in=filled_in)
+    environment = service_environment(resolved["services"][service_name])
     image_settings = {key: value for key, value in image_env.items() if key in fields}
     return build_settings(SETTINGS[service_name], [image_settings, environment], monkeypatch)
 
@@ -667,6 +675,17 @@ def test_env_example_defines_and_documents_every_variable() -> None:
     assert set(defined) <= referenced, f"unused in .env.example: {set(defined) - referenced}"
     # With .env.example as .env, every required variable is set.
     compose_resolved()
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_the_placeholder_secrets_of_env_example_are_refused_at_start(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cp .env.example .env` without changing a secret: every process refuses to start."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"placeholder from an example file"):
+        settings_for(name, monkeypatch, filled_in=False)
 
 
 def test_missing_env_stops_compose_with_a_message() -> None:

@@ -21,6 +21,7 @@ from services.gateway.app import create_app as gateway_app
 from services.gateway.settings import Settings as GatewaySettings
 from services.recommender.app import create_app as recommender_app
 from services.recommender.settings import Settings as RecommenderSettings
+from tests.conftest import gateway_settings
 from tests.reliability import FOLDER
 
 CHECKS = [
@@ -34,6 +35,7 @@ CHECKS = [
 EXAMPLES = 30
 CASES: Counter = Counter()
 REPORT = FOLDER / "fuzz.json"
+ASGI_HOST = ["testserver"]
 NOWHERE = "postgresql://nobody@127.0.0.1:9/none"  # building a schema needs no database
 
 
@@ -42,14 +44,14 @@ def labels(app) -> list[str]:
     return [result.ok().label for result in schema.get_all_operations()]
 
 
-def fuzz(service: str, schema, label: str) -> None:
+def fuzz(service: str, schema, label: str, headers: dict[str, str] | None = None) -> None:
     operation = schema.find_operation_by_label(label)
 
     @given(case=operation.as_strategy())
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
     def check(case) -> None:
         CASES[service] += 1
-        case.call_and_validate(checks=CHECKS)
+        case.call_and_validate(checks=CHECKS, headers=headers)
 
     check()
 
@@ -74,9 +76,9 @@ def recommender_schema(fuzz_db, demo_model):
 
 @pytest.fixture(scope="module")
 def gateway_schema(demo_stack):
-    settings = GatewaySettings(
-        catalog_url=demo_stack.catalog.url, recommender_url=demo_stack.recommender.url
-    )
+    # With the demo sign-in, so that /auth/demo is fuzzed too.
+    # schemathesis's ASGI client sends Host: testserver.
+    settings = gateway_settings(demo_stack, auth_demo_sign_in=True, allowed_hosts=ASGI_HOST)
     return schemathesis.openapi.from_asgi("/openapi.json", gateway_app(settings))
 
 
@@ -93,9 +95,23 @@ def test_recommender(recommender_schema, label):
     fuzz("recommender", recommender_schema, label)
 
 
-@pytest.mark.parametrize("label", labels(gateway_app(GatewaySettings())))
-def test_gateway(gateway_schema, label):
-    fuzz("gateway", gateway_schema, label)
+@pytest.mark.parametrize(
+    "label",
+    labels(
+        gateway_app(
+            GatewaySettings(auth_secret="x" * 32, auth_demo_sign_in=True, allowed_hosts=ASGI_HOST)
+        )
+    ),
+)
+def test_gateway(gateway_schema, demo_stack, label):
+    # A trusted back-end's token: any generated user id may be asked for.
+    fuzz("gateway", gateway_schema, label, headers=demo_stack.auth("fuzzer", service=True))
+
+
+def test_gateway_without_a_token(gateway_schema):
+    """The per-user routes, fuzzed with no token: a documented 401 every time."""
+    for label in ("GET /predict", "GET /users/{user_id}/recommendations", "POST /ratings"):
+        fuzz("gateway", gateway_schema, label)
 
 
 def test_write_the_fuzzing_record():

@@ -20,22 +20,26 @@ def logged(service, rid: str, wait_s: float = 3.0) -> list[dict]:
     while True:
         lines = service.log_path.read_text().splitlines()
         mine = [json.loads(line) for line in lines if line.startswith("{") and rid in line]
-        if mine or time.monotonic() > deadline:
+        # httpx logs the downstream calls first: wait for the access line itself.
+        if any(m.get("logger") == "access" for m in mine) or time.monotonic() > deadline:
             return mine
         time.sleep(0.05)
 
 
 def test_the_gateway_passes_its_request_id_to_both_services_and_all_log_it_as_json(demo_stack):
     response = httpx.get(
-        demo_stack.url + "/users/5/recommendations", headers={"X-Request-ID": "trace-e2e-42"}
+        demo_stack.url + "/users/5/recommendations",
+        headers={"X-Request-ID": "trace-e2e-42", **demo_stack.auth(5)},
     )
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "trace-e2e-42"
     for service in demo_stack.services:
         mine = logged(service, "trace-e2e-42")
         assert mine, f"{service.name} did not log the request id"
-        assert {"time", "level", "service", "message", "status", "duration_ms"} <= set(mine[-1])
-        assert mine[-1]["service"] == service.name
+        access = [m for m in mine if m.get("logger") == "access"]
+        assert access, f"{service.name} wrote no access line for the request"
+        assert {"time", "level", "service", "message", "status", "duration_ms"} <= set(access[-1])
+        assert all(m["service"] == service.name for m in mine)
 
 
 def test_a_request_without_a_usable_id_gets_a_fresh_one(demo_stack):
@@ -47,17 +51,32 @@ def test_a_request_without_a_usable_id_gets_a_fresh_one(demo_stack):
 
 
 def test_every_service_exposes_prometheus_metrics(demo_stack):
-    httpx.get(demo_stack.url + "/predict", params={"user_id": 5, "title_id": "ns3"})
-    for service in demo_stack.services:
-        text = httpx.get(service.url + "/metrics").text
+    httpx.get(
+        demo_stack.url + "/predict",
+        params={"user_id": 5, "title_id": "ns3"},
+        headers=demo_stack.auth(5),
+    )
+    # The gateway's on its internal port only; the internal services' behind SERVICE_TOKEN.
+    assert httpx.get(demo_stack.url + "/metrics").status_code == 404
+    urls = [
+        f"http://127.0.0.1:{demo_stack.metrics_port}/metrics",
+        demo_stack.catalog.url + "/metrics",
+        demo_stack.recommender.url + "/metrics",
+    ]
+    for url in urls:
+        text = httpx.get(url, headers=demo_stack.internal).text
         assert "# TYPE http_requests_total counter" in text
         assert "http_request_duration_seconds_bucket" in text
-    recommender = httpx.get(demo_stack.recommender.url + "/metrics").text
+    recommender = httpx.get(
+        demo_stack.recommender.url + "/metrics", headers=demo_stack.internal
+    ).text
     assert (
         'http_requests_total{method="GET",route="/predict",service="recommender",status="200"}'
         in recommender
     )
-    version = httpx.get(demo_stack.recommender.url + "/model").json()["version"]
+    version = httpx.get(demo_stack.recommender.url + "/model", headers=demo_stack.internal).json()[
+        "version"
+    ]
     assert f'recommender_model_info{{version="{version}"}} 1.0' in recommender
     assert "recommender_model_load_seconds" in recommender
 
@@ -73,7 +92,9 @@ def test_an_oversized_body_is_refused_before_it_is_read(demo_stack):
         for _ in range(100):
             yield b"x" * 1024
 
-    streamed = httpx.post(demo_stack.recommender.url + "/ratings", content=chunks())
+    streamed = httpx.post(
+        demo_stack.recommender.url + "/ratings", content=chunks(), headers=demo_stack.internal
+    )
     assert streamed.status_code == 413
 
 
@@ -105,14 +126,19 @@ def test_an_unexpected_error_is_a_500_without_a_stack_trace(demo_db):
     assert "Traceback" not in response.text and "secret" not in response.text
 
 
+ADMIN = "admin-0123456789abcdefghijklmnopqrstuvwxyz"
+
+
 @pytest.mark.parametrize(
     ("token", "header", "status"),
     [
         (None, "Bearer anything", 403),
-        ("s3cret-token", None, 401),
-        ("s3cret-token", "Bearer wrong", 401),
-        ("s3cret-token", "Basic s3cret-token", 401),
-        ("s3cret-token", "Bearer s3cret-token", 200),
+        ("", "Bearer ", 403),  # an empty ADMIN_TOKEN used to accept an empty bearer token
+        ("s3cret-token", "Bearer s3cret-token", 403),  # shorter than 32: counts as unset
+        (ADMIN, None, 401),
+        (ADMIN, "Bearer wrong", 401),
+        (ADMIN, f"Basic {ADMIN}", 401),
+        (ADMIN, f"Bearer {ADMIN}", 200),
     ],
 )
 def test_model_reload_needs_the_admin_token(demo_db, demo_model, token, header, status):

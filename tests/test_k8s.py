@@ -413,14 +413,27 @@ def environment(container: Container, docs: list[dict[str, Any]]) -> dict[str, s
     return values
 
 
+def filled_in(value: str) -> str:
+    """`value` with each placeholder secret of secrets.example.env replaced, as an operator's
+    secrets.env would have it (the same placeholder always by the same secret)."""
+    return re.sub(r"change-me[\w.-]*", lambda m: "s3cret" + m.group(0)[9:] + "-0123456789", value)
+
+
 def settings_of(
-    container: Container, docs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    container: Container,
+    docs: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    filled: bool = True,
 ) -> Any:
-    """The settings object the container's process builds: the image's ENV, then its own."""
+    """The settings object the container's process builds: the image's ENV, then its own (with
+    the example's secrets set, or left as the placeholders)."""
     path = SETTINGS[container.module]
     fields = settings_fields(path)
     image_env = {k: v for k, v in dockerfile(container.image).env.items() if k in fields}
     own = {k: v for k, v in environment(container, docs).items() if k in fields}
+    if filled:
+        own = {k: filled_in(v) for k, v in own.items()}
     return build_settings(path, [image_env, own], monkeypatch)
 
 
@@ -493,6 +506,22 @@ def test_environment_is_read_by_the_processes_settings(
     assert image_env <= fields, f"{container}: image ENV not settings: {image_env - fields}"
     # And the values, the example secrets included, validate as the process will read them.
     settings_of(container, docs, monkeypatch)
+
+
+SECRET_READERS = [
+    c for c in PROJECT_CONTAINERS if any("valueFrom" in v for v in c.spec.get("env", []))
+]
+
+
+@pytest.mark.parametrize("container", SECRET_READERS, ids=container_id)
+def test_the_placeholder_secrets_of_the_example_are_refused_at_start(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """secrets.example.env copied without changing a password: every process refuses to start."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"placeholder from an example file"):
+        settings_of(container, RENDERED[container.overlay], monkeypatch, filled=False)
 
 
 def test_postgres_environment_is_the_images_own() -> None:

@@ -13,15 +13,17 @@ import pytest
 
 from common.files import PROJECT_ROOT
 from common.proc import free_port
+from common.throwaway import conninfo
 from launcher.__main__ import port_is_free
 from tests.conftest import outside_pytest_tmp
 
 
-def launch(home, ports: dict[str, int]) -> subprocess.Popen:
+def launch(home, ports: dict[str, int], **extra: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATA_DIR")}
     env.update(
         {"STREAMREC_HOME": str(home), **{f"{k.upper()}_PORT": str(v) for k, v in ports.items()}}
     )
+    env.update(extra)
     return subprocess.Popen(
         [sys.executable, "-m", "launcher"],
         cwd=PROJECT_ROOT,
@@ -80,7 +82,14 @@ def test_one_command_runs_everything_and_a_second_run_reuses_it(home):
         report = httpx.get(base + "/report")
         assert report.status_code == 200 and "text/html" in report.headers["content-type"]
         assert "Synthetic data." in report.text and 'data-figure="signal"' in report.text
-        recs = httpx.get(base + "/users/3/recommendations", params={"n": 3}).json()
+        # The page signs in as the user it shows; without a token, 401.
+        assert httpx.get(base + "/users/3/recommendations").status_code == 401
+        token = httpx.post(base + "/auth/demo", json={"user_id": 3}).json()["token"]
+        recs = httpx.get(
+            base + "/users/3/recommendations",
+            params={"n": 3},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
         assert len(recs["items"]) == 3 and recs["items"][0]["title"]["title"].startswith(
             "synthetic"
         )
@@ -93,6 +102,14 @@ def test_one_command_runs_everything_and_a_second_run_reuses_it(home):
                 ).fetchall()
             )
         assert users == {"catalog": "streamrec_catalog", "recommender": "streamrec_recommender"}
+        # The token it prints is accepted; the key it signs with stays in the data folder.
+        printed = output.split("a token for the API (user 1, 1 h): ", 1)[1].split()[0]
+        mine = httpx.get(
+            base + "/users/1/recommendations", headers={"Authorization": f"Bearer {printed}"}
+        )
+        assert mine.status_code == 200
+        assert (tmp_path / "auth" / "secret").stat().st_mode & 0o077 == 0
+        assert httpx.get(base + "/metrics").status_code == 404
     finally:
         stop(first, ports)
     assert not (tmp_path / "pg" / "postmaster.pid").exists(), "the embedded database is still up"
@@ -106,3 +123,24 @@ def test_one_command_runs_everything_and_a_second_run_reuses_it(home):
         assert httpx.get(f"http://127.0.0.1:{ports['gateway']}/health/ready").status_code == 200
     finally:
         stop(second, ports)
+
+
+def test_with_database_url_the_services_still_connect_as_their_roles(home, new_database):
+    """DATABASE_URL names the owner (the loader needs it); the services never run as it."""
+    ports = {"gateway": free_port(), "catalog": free_port(), "recommender": free_port()}
+    url = new_database()
+    process = launch(home, ports, DATABASE_URL=url)
+    output = read_until(process, "open http://")
+    try:
+        assert "database: DATABASE_URL" in output
+        with psycopg.connect(conninfo(url)) as conn:
+            users = dict(
+                conn.execute(
+                    "SELECT DISTINCT application_name, usename FROM pg_stat_activity"
+                    " WHERE datname = current_database()"
+                    " AND application_name IN ('catalog', 'recommender')"
+                ).fetchall()
+            )
+        assert users == {"catalog": "streamrec_catalog", "recommender": "streamrec_recommender"}
+    finally:
+        stop(process, ports)

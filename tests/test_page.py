@@ -47,11 +47,13 @@ expect.set_options(timeout=15_000)
 # -- the API, called directly, to know what the page should show ----------------------------
 
 
-def api(base: str, path: str, **params: Any) -> dict[str, Any]:
+def api(base: str, path: str, headers: dict[str, str] | None = None, **params: Any) -> dict:
     """The gateway's JSON answer to a GET that must succeed."""
     url = f"{base}{path}?{urllib.parse.urlencode(params, doseq=True)}"
-    with urllib.request.urlopen(url, timeout=15) as response:
-        return json.load(response)
+    with urllib.request.urlopen(
+        urllib.request.Request(url, headers=headers or {}), timeout=15
+    ) as r:
+        return json.load(r)
 
 
 def api_error(base: str, path: str, **params: Any) -> tuple[int, dict[str, Any]]:
@@ -178,7 +180,7 @@ def test_prediction_for_a_searched_title(page: Page, demo_stack) -> None:
     expect(chosen).to_contain_text(name)
 
     page.get_by_role("button", name="Predict", exact=True).click()
-    expected = api(demo_stack.url, "/predict", user_id=7, title_id=title["id"])
+    expected = api(demo_stack.url, "/predict", demo_stack.auth(7), user_id=7, title_id=title["id"])
     verdict = page.get_by_test_id("verdict")
     label = "Recommended" if expected["recommend"] else "Not recommended"
     expect(verdict.locator(".verdict-label")).to_have_text(label)
@@ -240,7 +242,7 @@ def test_recommendations_follow_the_platform_filter(page: Page, demo_stack) -> N
     listing = page.get_by_test_id("recs-list")
     expect(listing).to_have_attribute("data-platforms", "amazon,disney,hulu,netflix")
     expect(cards).to_have_count(10)
-    every = api(demo_stack.url, "/users/1/recommendations", n=10)
+    every = api(demo_stack.url, "/users/1/recommendations", demo_stack.auth(1), n=10)
     expect(cards).to_have_count(len(every["items"]))
     for card, item in zip(cards.all(), every["items"], strict=True):
         expect(card).to_have_attribute("data-title-id", item["title_id"])
@@ -257,7 +259,9 @@ def test_recommendations_follow_the_platform_filter(page: Page, demo_stack) -> N
     expect(
         listing.locator('[data-testid="title-card"]:not([data-platform="netflix"])')
     ).to_have_count(0)
-    netflix = api(demo_stack.url, "/users/1/recommendations", n=10, platform="netflix")
+    netflix = api(
+        demo_stack.url, "/users/1/recommendations", demo_stack.auth(1), n=10, platform="netflix"
+    )
     assert [c.get_attribute("data-title-id") for c in cards.all()] == [
         item["title_id"] for item in netflix["items"]
     ]
@@ -269,7 +273,7 @@ def test_recommendations_follow_the_platform_filter(page: Page, demo_stack) -> N
 
 def test_picks_say_why_and_a_title_says_where_else_it_streams(page: Page, demo_stack) -> None:
     """Each pick names the liked titles behind it; a title on two platforms says so."""
-    picks = api(demo_stack.url, "/users/1/recommendations", n=10)["items"]
+    picks = api(demo_stack.url, "/users/1/recommendations", demo_stack.auth(1), n=10)["items"]
     cards = recommendation_cards(page)
     expect(cards).to_have_count(10)
     for card, item in zip(cards.all(), picks, strict=True):
@@ -381,6 +385,59 @@ def test_degraded_answers_and_a_missing_model_are_explained(page: Page) -> None:
     expect(card).to_contain_text("title details unavailable")
     expect(card.get_by_test_id("card-score")).to_have_text("4.20 / 5 predicted")
     expect(page.get_by_test_id("recs-note")).to_contain_text("title details unavailable")
+
+
+def test_the_page_signs_in_as_the_user_it_shows(page: Page) -> None:
+    """make run's demo sign-in: the chip names the user whose picks are shown."""
+    expect(page.get_by_test_id("sign-in")).to_contain_text("Signed in as user 1 (demo)")
+    page.get_by_label("User id").fill("9")
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.get_by_role("heading", name="Top picks for user 9")).to_be_visible()
+    expect(page.get_by_test_id("sign-in")).to_contain_text("Signed in as user 9 (demo)")
+    expect(recommendation_cards(page)).to_have_count(10)
+
+
+def test_without_the_demo_sign_in_the_page_asks_to_sign_in(page: Page) -> None:
+    """A deployment has no /auth/demo: per-user parts say to sign in; the rest works."""
+    page.route("**/auth/demo", lambda route: route.fulfill(status=404, json={"detail": "no"}))
+    page.evaluate("sessionStorage.clear()")
+    page.reload()
+    expect(page.get_by_test_id("sign-in")).to_contain_text("Not signed in")
+    expect(page.get_by_test_id("recs-error")).to_contain_text("Sign in as user 1 first")
+    expect(recommendation_cards(page)).to_have_count(0)
+    ask(page, "get_count_platform", platform="netflix")
+    expect(page.get_by_test_id("query-result")).to_contain_text("Netflix has 150 titles.")
+
+
+def test_the_api_docs_work_offline(browser: Browser, demo_stack) -> None:
+    """Swagger UI from the gateway's own assets: no CDN, no script error, no CSP refusal."""
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            ("Content Security Policy" in message.text or "Refused to" in message.text)
+            and problems.append(message.text)
+        ),
+    )
+    page.on(
+        "request",
+        lambda request: (
+            request.url.startswith((demo_stack.url, "data:"))
+            or problems.append(f"request outside the gateway: {request.url}")
+        ),
+    )
+    try:
+        page.goto(demo_stack.url + "/docs")
+        expect(page.locator(".opblock-summary-path").first).to_be_visible()
+        expect(page.get_by_text("/users/{user_id}/recommendations").first).to_be_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / "docs.png")
+        assert problems == []
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize(("device", "viewport"), [("laptop", LAPTOP), ("phone", PHONE)])

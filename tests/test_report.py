@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image
 
 from common.db import engine_at
@@ -238,7 +237,7 @@ def test_a_report_without_ratings_or_model_leaves_those_parts_out(new_database, 
     assert "ratings" not in page.facts and 'id="signal"' not in html
     assert {p.stem for p in built.figures} == set(page.images)
     assert "rating_values" not in page.images and "titles_per_platform" in page.images
-    assert "No model to show: no model in" in html
+    assert "No model to show: no model has been trained yet" in html
 
 
 def test_the_model_section_shows_the_trainers_metrics(demo_db, demo_model, tmp_path):
@@ -276,21 +275,23 @@ def test_the_command_names_the_problem_and_exits_1(new_database, tmp_path, capsy
 
 
 def test_the_gateway_serves_the_latest_report(report, tmp_path):
-    from services.gateway.app import create_app
-    from services.gateway.settings import Settings
+    from tests.conftest import gateway_client
 
     out, page, _ = report
-    with TestClient(create_app(Settings(report_dir=out))) as client:
+    with gateway_client(report_dir=out) as client:
         response = client.get("/report")
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/html")
         assert response.headers["cache-control"] == "no-cache"
+        # Inline styles and figures, no script at all, never in a frame.
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
         assert 'data-fact="users_share_80"' in response.text
         assert client.head("/report").status_code == 200
         figure = client.get(f"/report/{FIGURES}/signal.png")
         assert figure.status_code == 200 and figure.content == page.images["signal"]
         assert client.get(f"/report/{FACTS}").json()["titles"] == 22_998
-    with TestClient(create_app(Settings(report_dir=tmp_path / "none"))) as client:
+    with gateway_client(report_dir=tmp_path / "none") as client:
         missing = client.get("/report")
         assert missing.status_code == 404
         assert "python -m loader.report" in missing.json()["detail"]
@@ -363,5 +364,5 @@ def test_a_tiny_odd_data_set_still_gives_a_whole_report(new_database, tmp_path):
     page = Page(built.page.read_text())
     assert page.facts["films"][0] == 0 and page.facts["ratings"][0] == 2
     assert page.facts["title_signal_z"][0] == 0.0
-    assert "lacks created_at, algorithm, params" in built.page.read_text()
+    assert "metadata.json lacks created_at, algorithm, params" in built.page.read_text()
     assert {p.stem for p in built.figures} == set(page.images) >= {"durations", "signal"}

@@ -100,7 +100,6 @@ class Oddities:
 
 @dataclass
 class Facts:
-    database: str
     load: Load | None
     catalogue: Catalogue
     ratings: Ratings | None  # None when no rating is loaded
@@ -128,7 +127,6 @@ def collect(conn: Connection, *, model_dir: Path | None) -> Facts:
     ratings = collect_ratings(conn)
     model, model_problem = read_model(model_dir) if model_dir else (None, "no model folder given")
     facts = Facts(
-        database=conn.engine.url.render_as_string(hide_password=True),
         load=collect_load(conn),
         catalogue=catalogue,
         ratings=ratings,
@@ -464,10 +462,11 @@ def read_model(model_dir: Path) -> tuple[dict | None, str | None]:
     path = model_dir / "current" / "metadata.json"
     try:
         metadata = json.loads(path.read_text())
+    # The report is public (the gateway serves it): no folder names in it.
     except FileNotFoundError:
-        return None, f"no model in {model_dir}"
+        return None, "no model has been trained yet"
     except (OSError, ValueError) as exc:
-        return None, f"{path} is unreadable ({exc})"
+        return None, f"the model's metadata.json is unreadable ({type(exc).__name__})"
     missing = [k for k in MODEL_KEYS if k not in metadata]
     evaluation = metadata.get("evaluation")
     if evaluation is not None:
@@ -475,7 +474,10 @@ def read_model(model_dir: Path) -> tuple[dict | None, str | None]:
     if not isinstance(metadata.get("params"), dict):
         missing.append("params")
     if missing:
-        return None, f"{path} lacks {', '.join(missing)} (a model from another trainer version?)"
+        return None, (
+            f"the model's metadata.json lacks {', '.join(missing)}"
+            " (a model from another trainer version?)"
+        )
     return metadata, None
 
 

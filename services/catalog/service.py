@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from common.platforms import DurationType, Platform, TitleType
 from common.tables import (
+    RATING_PARTITIONS,
     actor_counts,
     load_files,
     loads,
@@ -369,6 +370,20 @@ def list_genres(conn: Connection, *, platform: Platform | None = None) -> list[d
     return [row._asdict() for row in rows]
 
 
+# Counting every API rating on each page load grows without bound: they are counted exactly up
+# to API_COUNT_BOUND, and past it PostgreSQL's own estimate of the partition's rows is used.
+API_COUNT_BOUND = 10_000
+_API_SAMPLE = (
+    sa.select(sa.literal(1))
+    .select_from(ratings)
+    .where(ratings.c.source == "api")
+    .limit(API_COUNT_BOUND + 1)
+    .subquery()
+)
+_API_ESTIMATE = (
+    "(SELECT greatest(reltuples, 0)::bigint FROM pg_class"
+    f" WHERE oid = to_regclass('{RATING_PARTITIONS['api']}'))"
+)
 # One round trip: the latest load (if any) and the counts beside it.
 _LATEST_LOAD = sa.select(loads).order_by(loads.c.id.desc()).limit(1).subquery()
 DATASET_SQL = sa.select(
@@ -380,21 +395,22 @@ DATASET_SQL = sa.select(
     .where(load_files.c.load_id == _LATEST_LOAD.c.id, load_files.c.kind == "ratings")
     .scalar_subquery()
     .label("file_ratings"),
-    sa.select(sa.func.count())
-    .select_from(ratings)
-    .where(ratings.c.source == "api")
-    .scalar_subquery()
-    .label("api_ratings"),
+    sa.select(sa.func.count()).select_from(_API_SAMPLE).scalar_subquery().label("api_counted"),
+    sa.literal_column(_API_ESTIMATE).label("api_estimate"),
 ).select_from(sa.select(sa.literal(1)).subquery().outerjoin(_LATEST_LOAD, sa.true()))
 
 
 def get_dataset(conn: Connection) -> dict[str, Any]:
-    """What is loaded: the latest load, whether it is the synthetic demo set, and row counts."""
+    """What is loaded: the latest load, whether it is the synthetic demo set, and row counts
+    (API ratings exact up to API_COUNT_BOUND, estimated past it)."""
     row = conn.execute(DATASET_SQL).one()
+    estimated = row.api_counted > API_COUNT_BOUND
+    api = max(row.api_counted, row.api_estimate or 0) if estimated else row.api_counted
     return {
         "load_id": row.id,
         "loaded_at": row.finished_at.isoformat() if row.finished_at else None,
         "synthetic": bool(row.synthetic),
         "titles": row.titles,
-        "ratings": int(row.file_ratings) + row.api_ratings,
+        "ratings": int(row.file_ratings) + api,
+        "ratings_estimated": estimated,
     }

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from common.platforms import DurationType
-from common.web import Health, health_response, respond
+from common.web import ErrorBody, Health, health_response, respond
+from contracts.auth import DemoSignIn, DemoToken, claims, sign
 from contracts.catalog import (
     NOT_FOUND,
     Dataset,
@@ -30,6 +31,7 @@ from contracts.catalog import (
     YearQ,
 )
 from contracts.gateway import (
+    PopularWithTitles,
     PredictionWithTitle,
     RecommendationsWithTitles,
     SimilarWithTitles,
@@ -47,13 +49,27 @@ from contracts.recommender import (
     UserPath,
     UserQ,
 )
+from services.gateway.auth import Caller, authorize, caller
 from services.gateway.downstream import Downstream
+from services.gateway.ratelimit import read_address, write_address
 from services.gateway.service import fetch_json, forward, title_cards, with_cards
 
 router = APIRouter()
 UNAVAILABLE = {
     503: {"description": "a downstream service is down or too slow; the detail says which"}
 }
+LIMITED = {
+    429: {
+        "model": ErrorBody,
+        "description": "too many requests; Retry-After says in how many seconds to try again",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+    }
+}
+SIGNED_IN = LIMITED | {
+    401: {"model": ErrorBody, "description": "no token, or a token that is not valid; why"},
+    403: {"model": ErrorBody, "description": "the token is another user's"},
+}
+DEMO_TOKEN_TTL_S = 3600
 
 
 async def catalog(request: Request) -> Downstream:
@@ -66,6 +82,17 @@ async def recommender(request: Request) -> Downstream:
 
 Catalog = Annotated[Downstream, Depends(catalog)]
 Recommender = Annotated[Downstream, Depends(recommender)]
+SignedIn = Annotated[Caller, Depends(caller)]
+
+
+async def for_user(request: Request, who: Caller, user_id: int, kind: str) -> None:
+    """403 unless the token may act for `user_id`; then the per-address limit (not for trusted
+    back-ends, which speak for many users from one address) and the per-user limit."""
+    authorize(who, user_id)
+    limiter = request.app.state.limiter
+    if not who.service:
+        await limiter.address(request, kind)
+    await limiter.user(kind, user_id)
 
 
 # -- the catalogue, relayed as it is ---------------------------------------------------------
@@ -168,13 +195,20 @@ async def get_dataset(request: Request, catalog: Catalog):
 @router.get(
     "/predict",
     response_model=PredictionWithTitle,
-    responses=NOT_FOUND | UNAVAILABLE,
+    responses=NOT_FOUND | UNAVAILABLE | SIGNED_IN,
     tags=["recommendations"],
 )
 async def predict(
-    request: Request, catalog: Catalog, recommender: Recommender, user_id: UserQ, title_id: TitleQ
+    request: Request,
+    who: SignedIn,
+    catalog: Catalog,
+    recommender: Recommender,
+    user_id: UserQ,
+    title_id: TitleQ,
 ):
-    """Would this user like this title? The recommender's answer, with the title's card."""
+    """Would this user like this title? The recommender's answer, with the title's card.
+    Needs the user's bearer token."""
+    await for_user(request, who, user_id, "read")
     answer, (cards, degraded) = await asyncio.gather(
         fetch_json(request, recommender), title_cards(catalog, [title_id])
     )
@@ -186,11 +220,12 @@ async def predict(
 @router.get(
     "/users/{user_id}/recommendations",
     response_model=RecommendationsWithTitles,
-    responses=UNAVAILABLE,
+    responses=UNAVAILABLE | SIGNED_IN,
     tags=["recommendations"],
 )
 async def recommendations(
     request: Request,
+    who: SignedIn,
     catalog: Catalog,
     recommender: Recommender,
     user_id: UserPath,
@@ -198,15 +233,37 @@ async def recommendations(
     platform: PlatformsQ = None,
     exclude_seen: ExcludeSeenQ = True,
 ):
-    """The user's top titles (cold start for unknown users), each with its card."""
+    """The user's top titles (cold start for unknown users), each with its card. Needs the
+    user's bearer token."""
+    await for_user(request, who, user_id, "read")
     answer = await fetch_json(request, recommender)
     return respond(RecommendationsWithTitles, await with_cards(answer, catalog))
 
 
 @router.get(
+    "/recommendations/popular",
+    response_model=PopularWithTitles,
+    responses=UNAVAILABLE | LIMITED,
+    dependencies=[Depends(read_address)],
+    tags=["recommendations"],
+)
+async def popular(
+    request: Request,
+    catalog: Catalog,
+    recommender: Recommender,
+    n: CountQ = 10,
+    platform: PlatformsQ = None,
+):
+    """The cold-start picks, for anyone: the titles a new user gets, each with its card."""
+    answer = await fetch_json(request, recommender)
+    return respond(PopularWithTitles, await with_cards(answer, catalog))
+
+
+@router.get(
     "/titles/{title_id}/similar",
     response_model=SimilarWithTitles,
-    responses=NOT_FOUND | UNAVAILABLE,
+    responses=NOT_FOUND | UNAVAILABLE | LIMITED,
+    dependencies=[Depends(read_address)],
     tags=["recommendations"],
 )
 async def similar(
@@ -226,13 +283,40 @@ async def similar(
     "/ratings",
     response_model=RatingOut,
     status_code=201,
-    responses=UNAVAILABLE,
+    responses=UNAVAILABLE | SIGNED_IN,
     tags=["recommendations"],
 )
-async def add_rating(request: Request, recommender: Recommender, rating: RatingIn) -> Response:
-    """Store a rating; the next training includes it."""
+async def add_rating(
+    request: Request, who: SignedIn, recommender: Recommender, rating: RatingIn
+) -> Response:
+    """Store a rating; the next training includes it. Needs the bearer token of the user the
+    rating is for."""
+    await for_user(request, who, rating.user_id, "write")
     # Validated here already; the recommender validates the same bytes again.
     return await forward(request, recommender, body=await request.body())
+
+
+def demo_sign_in(request: Request, body: DemoSignIn) -> DemoToken:
+    """`make run` only (AUTH_DEMO_SIGN_IN): a token for any user id, so that the page can show
+    anyone's picks on the demo data. Absent from every other deployment."""
+    settings = request.app.state.settings
+    token = sign(
+        settings.auth_secret.get_secret_value(),
+        "HS256",
+        claims(str(body.user_id), ttl_s=DEMO_TOKEN_TTL_S, audience=settings.auth_audience),
+    )
+    return DemoToken(token=token, user_id=body.user_id, expires_in=DEMO_TOKEN_TTL_S)
+
+
+DEMO_ROUTE = {
+    "path": "/auth/demo",
+    "endpoint": demo_sign_in,
+    "methods": ["POST"],
+    "response_model": DemoToken,
+    "responses": LIMITED,
+    "dependencies": [Depends(write_address)],
+    "tags": ["sign-in"],
+}
 
 
 @router.get(

@@ -11,12 +11,18 @@ from fastapi.staticfiles import StaticFiles
 
 from common.reports import FACTS, FIGURES, PAGE
 from common.web import NotFound, make_app
-from services.gateway.api import router
+from services.gateway.api import DEMO_ROUTE, router
+from services.gateway.auth import Verifier
 from services.gateway.downstream import Downstream, Unavailable
+from services.gateway.ratelimit import RateLimiter
 from services.gateway.service import DownstreamError
 from services.gateway.settings import Settings, get_settings
 
 STATIC = Path(__file__).with_name("static")
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data: 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -24,10 +30,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        token = config.service_token.get_secret_value() if config.service_token else None
         timeouts = {
             "connect_s": config.connect_timeout_s,
             "read_s": config.read_timeout_s,
             "max_connections": config.max_connections,
+            "service_token": token,
         }
         app.state.catalog = Downstream("catalog", config.catalog_url, **timeouts)
         app.state.recommender = Downstream("recommender", config.recommender_url, **timeouts)
@@ -44,7 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         settings=config,
         lifespan=lifespan,
+        public=True,
     )
+    # Built here, not in the lifespan: a key that cannot be read stops the gateway at once.
+    app.state.settings = config
+    app.state.verifier = Verifier(config)
+    app.state.limiter = RateLimiter(config)
 
     @app.exception_handler(Unavailable)
     async def unavailable(request: Request, exc: Unavailable) -> JSONResponse:
@@ -55,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return exc.response
 
     app.include_router(router)
+    if config.auth_demo_sign_in:
+        app.add_api_route(**DEMO_ROUTE)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
@@ -96,10 +111,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def report_file(path: Path, media_type: str) -> FileResponse:
     """A file of the latest report; reports are rebuilt, so caches must ask again."""
     if not path.is_file():
-        raise NotFound(
-            f"no insights report in {path.parent}: build one with `python -m loader.report`"
-        )
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "no-cache"})
+        raise NotFound("no insights report has been built yet: run `python -m loader.report`")
+    # The report inlines its styles and figures, and runs no script.
+    headers = {"Cache-Control": "no-cache", "Content-Security-Policy": REPORT_CSP}
+    return FileResponse(path, media_type=media_type, headers=headers)
 
 
 app = create_app()

@@ -20,11 +20,21 @@ class Unavailable(Exception):
 
 class Downstream:
     def __init__(
-        self, name: str, base_url: str, *, connect_s: float, read_s: float, max_connections: int
+        self,
+        name: str,
+        base_url: str,
+        *,
+        connect_s: float,
+        read_s: float,
+        max_connections: int,
+        service_token: str | None = None,
     ):
         self.name = name
+        # The internal services answer only callers with SERVICE_TOKEN; never the user's token.
+        headers = {"Authorization": f"Bearer {service_token}"} if service_token else None
         self.client = httpx.AsyncClient(
             base_url=base_url,
+            headers=headers,
             timeout=httpx.Timeout(read_s, connect=connect_s, pool=connect_s),
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
@@ -49,7 +59,9 @@ class Downstream:
                     self.name, f"no answer within {self.client.timeout.read} s"
                 ) from None
             except httpx.HTTPError as exc:
-                raise Unavailable(self.name, f"{type(exc).__name__}: {exc}") from None
+                # The message may name the service's address: the log only.
+                log.warning("%s failed: %s: %s", self.name, type(exc).__name__, exc)
+                raise Unavailable(self.name, type(exc).__name__) from None
         raise AssertionError("unreachable")
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
@@ -65,8 +77,8 @@ class Downstream:
             return None
         try:
             checks = response.json().get("checks", {})
-            failed = "; ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok")
-        except ValueError:
+            failed = ", ".join(k for k, v in checks.items() if v != "ok")
+        except (ValueError, AttributeError):
             failed = ""
         return f"not ready ({failed or response.status_code})"
 

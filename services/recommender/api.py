@@ -1,6 +1,7 @@
 """Thin routes over service.py. Scoring needs no I/O, so /predict runs on the event loop."""
 
 import hmac
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
@@ -16,6 +17,7 @@ from contracts.recommender import (
     ExcludeSeenQ,
     ModelInfo,
     PlatformsQ,
+    PopularTitles,
     Prediction,
     RatingIn,
     RatingOut,
@@ -30,12 +32,15 @@ from services.recommender import service
 from services.recommender.model import Model
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 
 def served_model(store: service.ModelStore) -> Model:
     """The model being served; 503 with the reason when there is none."""
     if store.model is None:
-        raise HTTPException(503, f"no model is loaded: {store.problem}")
+        # The reason names the model folder: the log has it, the caller gets the fact.
+        log.warning("no model to answer with: %s", store.problem)
+        raise HTTPException(503, "no model is loaded yet")
     return store.model
 
 
@@ -56,7 +61,9 @@ async def admin(request: Request, authorization: Annotated[str | None, Header()]
     """Admin routes need ADMIN_TOKEN as a bearer token; without ADMIN_TOKEN they are disabled."""
     token = request.app.state.settings.admin_token
     if token is None:
-        raise HTTPException(403, "admin API disabled: set ADMIN_TOKEN to enable it")
+        raise HTTPException(
+            403, "admin API disabled: set ADMIN_TOKEN (32 characters or more) to enable it"
+        )
     scheme, _, given = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(
         given.encode(), token.get_secret_value().encode()
@@ -103,6 +110,19 @@ def recommendations(
         served, db, user_id=user_id, n=n, platforms=platform, exclude_seen=exclude_seen
     )
     return versioned(respond(Recommendations, answer), served)
+
+
+@router.get(
+    "/recommendations/popular",
+    response_model=PopularTitles,
+    responses=NO_MODEL,
+    tags=["predictions"],
+)
+async def popular(served: Served, n: CountQ = 10, platform: PlatformsQ = None):
+    """The cold-start picks: what a user the model does not know gets, without naming one."""
+    return versioned(
+        respond(PopularTitles, service.popular(served, n=n, platforms=platform)), served
+    )
 
 
 @router.get(

@@ -182,6 +182,27 @@ def recommend(
     }
 
 
+def popular(
+    model: Model, *, n: int = 10, platforms: list[Platform] | None = None
+) -> dict[str, Any]:
+    """The cold-start picks (titles by damped mean rating), for callers who name no user."""
+    picks = model.recommend(
+        None,
+        extra_items=np.empty(0, dtype=np.int64),
+        extra_ratings=np.empty(0),
+        n=n,
+        allowed=model.platform_mask(platforms),
+        exclude_seen=False,
+    )
+    return {
+        "reason": Reason.cold_start,
+        "items": [
+            {"title_id": model.item_ids[i], "score": float(score)}
+            for i, score in zip(picks.items, picks.scores, strict=True)
+        ],
+    }
+
+
 def similar(
     model: Model,
     engine: Engine,

@@ -14,6 +14,9 @@ const REASONS = {
 };
 const LEADS = {
   0: "Connection problem.",
+  401: "Sign-in needed.",
+  403: "Not allowed.",
+  429: "Too many requests.",
   404: "Nothing found.",
   422: "Please check the input.",
   503: "Temporarily unavailable.",
@@ -50,13 +53,14 @@ class ApiError extends Error {
   }
 }
 
-/** GET a gateway path; resolves to the JSON body or rejects with a message a person can read. */
-async function api(path, params) {
+/** GET a gateway path (as `user`, with their token, for per-user routes); resolves to the JSON
+ * body or rejects with a message a person can read. */
+async function api(path, params, user) {
+  const headers = { Accept: "application/json" };
+  if (user) headers.Authorization = `Bearer ${await tokenFor(user)}`;
   let response;
   try {
-    response = await fetch(params ? `${path}?${params}` : path, {
-      headers: { Accept: "application/json" },
-    });
+    response = await fetch(params ? `${path}?${params}` : path, { headers });
   } catch {
     throw new ApiError("The service cannot be reached", 0);
   }
@@ -128,6 +132,68 @@ function pill(platform) {
   const node = el("span", `pill pill--${platform}`, platformName(platform));
   node.dataset.testid = "platform";
   return node;
+}
+
+// -- sign-in: per-user answers need the user's token -------------------------------------
+
+const TOKEN_KEY = "streamrec-token";
+
+function tokenUser(token) {
+  try {
+    const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    return { user: String(claims.sub), expires: Number(claims.exp) * 1000 };
+  } catch {
+    return null;
+  }
+}
+
+/** A token for `user`: the one held, else one from the demo sign-in (make run only). */
+async function tokenFor(user) {
+  const held = sessionStorage.getItem(TOKEN_KEY);
+  const claims = held && tokenUser(held);
+  if (claims && claims.user === String(user) && claims.expires > Date.now() + 60_000) return held;
+  let response;
+  try {
+    response = await fetch("/auth/demo", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ user_id: Number(user) }),
+    });
+  } catch {
+    throw new ApiError("The service cannot be reached", 0);
+  }
+  if (response.status === 404 || response.status === 405) {
+    throw new ApiError(`Sign in as user ${user} first (Sign in, then paste their token).`, 401);
+  }
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(errorText(response.status, body), response.status);
+  sessionStorage.setItem(TOKEN_KEY, body.token);
+  showSignIn(true);
+  return body.token;
+}
+
+function showSignIn(demo) {
+  const held = sessionStorage.getItem(TOKEN_KEY);
+  const claims = held && tokenUser(held);
+  const chip = $("sign-in-state");
+  chip.textContent = claims
+    ? `Signed in as user ${claims.user}${demo ? " (demo)" : ""}`
+    : "Not signed in";
+}
+
+function setupSignIn() {
+  showSignIn(false);
+  $("sign-in-button").addEventListener("click", () => {
+    const token = (window.prompt("Paste a bearer token (python -m services.gateway.token)") || "")
+      .trim();
+    if (!token) return;
+    const claims = tokenUser(token);
+    if (!claims) return showError($("status-error"), { message: "That is not a token." });
+    sessionStorage.setItem(TOKEN_KEY, token);
+    $("user-id").value = claims.user;
+    showSignIn(false);
+    loadRecommendations();
+  });
 }
 
 // -- status: the data set and the model ----------------------------------------------------
@@ -340,7 +406,7 @@ async function predict(event) {
   await busy($("predict-button"), "Predicting…", async () => {
     try {
       const params = new URLSearchParams({ user_id: user, title_id: state.title.id });
-      const answer = await api("/predict", params);
+      const answer = await api("/predict", params, user);
       showError(region, null);
       verdict.replaceChildren(renderVerdict(answer));
     } catch (error) {
@@ -473,10 +539,10 @@ const DEGRADED_NOTE = "The catalogue is down: title details unavailable.";
 
 // Title cards from the gateway into `list`: busy while waiting; only the newest answer (the
 // ticket's) is shown; `notes` says what the answer is, `onError` shows a failure.
-async function showCards({ list, note, region, isCurrent, path, params, kind, notes, onError }) {
+async function showCards({ list, note, region, isCurrent, path, params, user, kind, notes, onError }) {
   list.setAttribute("aria-busy", "true");
   try {
-    const answer = await api(path, params);
+    const answer = await api(path, params, user);
     if (!isCurrent()) return false;
     showError(region, null);
     note.textContent = notes(answer).join(" ");
@@ -525,6 +591,7 @@ async function loadRecommendations() {
     isCurrent,
     path: `/users/${user}/recommendations`,
     params,
+    user,
     kind: "recommendation",
     notes: (answer) => [
       answer.reason === "cold_start"
@@ -655,6 +722,7 @@ function answerList(answer) {
 // -- wiring --------------------------------------------------------------------------------
 
 function start() {
+  setupSignIn();
   setupSearch();
   $("predict-form").addEventListener("submit", predict);
   $("recs-form").addEventListener("submit", (event) => {
