@@ -54,11 +54,11 @@ class Query:
 
     websearch: str  # for websearch_to_tsquery: folded words, quotes and leading hyphens kept
     key: str  # the words wanted (negated ones left out), compared with the titles' search keys
-    negated: bool  # some words are excluded with -word
+    plain: bool  # words only: no "phrase", no `or`, no -word
 
     @classmethod
     def parse(cls, text: str) -> "Query":
         folded = _LOOSE_HYPHEN.sub(" ", _PUNCTUATION.sub(" ", fold(text)))
         websearch = " ".join(folded.split())
-        wanted = _NEGATED.sub(" ", websearch)
-        return cls(websearch, search_key(wanted), wanted != websearch)
+        key = search_key(_NEGATED.sub(" ", websearch))
+        return cls(websearch, key, websearch == key and "or" not in key.split())

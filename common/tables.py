@@ -87,7 +87,7 @@ titles = sa.Table(
     sa.Index(
         "ix_titles_search_title",
         "search_title",
-        postgresql_include=["votes", "id", "title", "platform", "release_year"],
+        postgresql_include=["votes", "id", "title", "platform", "type", "release_year"],
     ),
     # Suggestions: title words by prefix ("things" finds "stranger things").
     sa.Index(
@@ -100,8 +100,8 @@ titles = sa.Table(
     sa.Index(
         "ix_titles_search_title_trgm",
         "search_title",
-        postgresql_using="gin",
-        postgresql_ops={"search_title": "gin_trgm_ops"},
+        postgresql_using="gist",
+        postgresql_ops={"search_title": "gist_trgm_ops"},
         info={"extension": "pg_trgm"},
     ),
 )

@@ -288,9 +288,8 @@ def _browse_sql(
 
 # -- search: GET /titles?q= ---------------------------------------------------------------------
 
-# Typo matches join in only when the words found fewer titles than this (after the filters):
-# a query whose words match is taken as typed.
-TYPOS_BELOW = 10
+# When the words of a query find nothing (after the filters), the titles within a typo or two
+# of it are the answer, the nearest first.
 TYPO_TITLES = 10  # at most this many typo matches, the nearest first
 # Shorter keys are within two letters of too many titles to mean one of them.
 TYPO_MIN_LENGTH = 4
@@ -298,14 +297,29 @@ TYPO_MIN_LENGTH = 4
 # order (search_title is COLLATE "C"), as a range its index answers even in a generic plan.
 TOP = chr(0x10FFFF)
 
-# Uncorrelated subqueries: PostgreSQL computes each once per statement (an InitPlan), not per row.
-_QUERY = sa.select(sa.func.search_query(sa.bindparam("websearch"))).scalar_subquery()
-_MATCHED = titles.c.search_vector.op("@@")(_QUERY)
+
+def _tsquery(name: str) -> sa.ScalarSelect:
+    # Uncorrelated: PostgreSQL computes it once per statement (an InitPlan), not once per row.
+    return sa.select(sa.func.search_query(sa.bindparam(name))).scalar_subquery()
+
+
+_ALL_WORDS = _tsquery("websearch")
+_MATCHED = titles.c.search_vector.op("@@")(_ALL_WORDS)
 _EXACT = titles.c.search_title == sa.bindparam("key")
 _PREFIX = sa.and_(
     titles.c.search_title >= sa.bindparam("key"), titles.c.search_title < sa.bindparam("key_end")
 )
-_RANK = sa.case((_MATCHED, sa.func.ts_rank(titles.c.search_vector, _QUERY)), else_=0.0)
+
+
+def _title_words(table: sa.FromClause) -> sa.ColumnElement:
+    """The words of the folded title: the expression of their index, to the letter."""
+    return sa.func.to_tsvector(sa.literal_column("'simple'::regconfig"), table.c.search_title)
+
+
+_inner = titles.alias("in_title")
+# Every word of the query is in the title: one pass over the index on the titles' words.
+_IN_TITLE = titles.c.id.in_(sa.select(_inner.c.id).where(_title_words(_inner).op("@@")(_ALL_WORDS)))
+_RANK = sa.case((_MATCHED, sa.func.ts_rank(titles.c.search_vector, _ALL_WORDS)))
 
 
 def _typo_matches(conditions: list[sa.ColumnElement[bool]]) -> sa.ColumnElement:
@@ -328,17 +342,22 @@ def _typo_matches(conditions: list[sa.ColumnElement[bool]]) -> sa.ColumnElement:
 
 @cache
 def _search_sql(
-    names: tuple[str, ...], sort: SortField | None, order: SortOrder | None
+    names: tuple[str, ...], sort: SortField | None, order: SortOrder | None, plain: bool
 ) -> tuple[sa.Select, sa.Select]:
     conditions = _filters(names)
     typos = _typo_matches(conditions)
-    found = sa.or_(_MATCHED, _PREFIX, titles.c.id == sa.func.any(typos))
+    # Titles that start with the query, and typo matches, only for a query of plain words: a
+    # phrase, `or` and -word mean exactly what they say ("star -wars" is no "star wars").
+    found = sa.or_(_MATCHED, _PREFIX, titles.c.id == sa.func.any(typos)) if plain else _MATCHED
     if sort is None:
         ordering = [
             _EXACT.desc(),
             _PREFIX.desc(),
-            _RANK.desc(),
-            sa.func.array_position(typos, titles.c.id).asc().nulls_last(),
+            _IN_TITLE.desc(),
+            # Among titles named by the query, those it names most of.
+            sa.case((sa.or_(_PREFIX, _IN_TITLE), sa.func.length(titles.c.search_title))),
+            _RANK.desc().nulls_last(),
+            sa.func.array_position(typos, titles.c.id).nulls_last(),
             titles.c.votes.desc(),
             titles.c.id,
         ]
@@ -397,7 +416,6 @@ def search_titles(
     query = Query.parse(q)
     if not query.key:  # nothing but punctuation, or only words to exclude
         return {"total": 0, **page, "items": []}
-    page_sql, count_sql = _search_sql(names, sort, order)
     params = {
         **filters,
         **page,
@@ -406,19 +424,20 @@ def search_titles(
         "key_end": query.key + TOP,
         "typos": [],
     }
-    rows, total = _search_page(conn, page_sql, count_sql, params)
-    # Typo matches would bring back what -word excluded.
-    if total < TYPOS_BELOW and not query.negated and len(query.key) >= TYPO_MIN_LENGTH:
+    statements = _search_sql(names, sort, order, query.plain)
+    rows, total = _search_page(conn, statements, params)
+    if total == 0 and query.plain and len(query.key) >= TYPO_MIN_LENGTH:
         params["typos"] = typos.similar(conn, query.key)
         if params["typos"]:
-            rows, total = _search_page(conn, page_sql, count_sql, params)
+            rows, total = _search_page(conn, statements, params)
     items = [{k: v for k, v in row._asdict().items() if k != "total"} for row in rows]
     return {"total": total, **page, "items": items}
 
 
 def _search_page(
-    conn: Connection, page_sql: sa.Select, count_sql: sa.Select, params: dict[str, Any]
+    conn: Connection, statements: tuple[sa.Select, sa.Select], params: dict[str, Any]
 ) -> tuple[list[sa.Row], int]:
+    page_sql, count_sql = statements
     rows = conn.execute(page_sql, params).all()
     if rows:
         return rows, rows[0].total
@@ -434,34 +453,47 @@ SUGGESTION_COLUMNS = (
     titles.c.type,
     titles.c.release_year,
 )
-# The titles nearest what was typed first: the fewest letters left to type, then the most rated.
-SUGGESTION_ORDER = (
-    _EXACT.desc(),
-    sa.func.length(titles.c.search_title),
-    titles.c.votes.desc(),
-    titles.c.id,
-)
-# Titles that start with what was typed, straight from the index on the folded title.
-SUGGEST_PREFIX_SQL = (
-    sa.select(*SUGGESTION_COLUMNS)
-    .where(_PREFIX)
-    .order_by(*SUGGESTION_ORDER)
-    .limit(sa.bindparam("limit"))
-)
-# Then titles with a word starting with each word typed ("things" finds "stranger things"),
-# from the index on the title's words (the expression must be the index's, to the letter).
-_SIMPLE = sa.literal_column("'simple'::regconfig")
-SUGGEST_WORDS_SQL = (
-    sa.select(*SUGGESTION_COLUMNS)
-    .where(
-        sa.func.to_tsvector(_SIMPLE, titles.c.search_title).op("@@")(
-            sa.func.to_tsquery(_SIMPLE, sa.bindparam("words"))
-        ),
-        sa.not_(_PREFIX),
+# The titles nearest what was typed first: the fewest letters left to type (so an exact match
+# leads), then the most rated.
+_LEFT_TO_TYPE = sa.func.length(titles.c.search_title)
+SUGGESTION_ORDER = (_LEFT_TO_TYPE, titles.c.votes.desc(), titles.c.id)
+
+
+def _suggest_sql() -> sa.Select:
+    """One statement: the titles that start with what was typed (from the index on the folded
+    title), then, only if they are too few, titles with a word starting with each word typed
+    ("things" finds "stranger things", from the index on the titles' words)."""
+    ranked = (*SUGGESTION_COLUMNS, _LEFT_TO_TYPE.label("left_to_type"), titles.c.votes)
+    starting = (
+        sa.select(*ranked, sa.literal_column("0").label("tier"))
+        .where(_PREFIX)
+        .order_by(*SUGGESTION_ORDER)
+        .limit(sa.bindparam("limit"))
+        .cte("starting")
     )
-    .order_by(*SUGGESTION_ORDER)
-    .limit(sa.bindparam("limit"))
-)
+    enough = sa.select(sa.func.count()).select_from(starting).scalar_subquery()
+    with_words = (
+        sa.select(*ranked, sa.literal_column("1").label("tier"))
+        .where(
+            enough < sa.bindparam("limit"),  # computed once: when false, no word is looked up
+            _title_words(titles).op("@@")(
+                sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), sa.bindparam("words"))
+            ),
+            sa.not_(_PREFIX),
+        )
+        .order_by(*SUGGESTION_ORDER)
+        .limit(sa.bindparam("limit"))
+        .subquery("with_words")
+    )
+    both = sa.union_all(sa.select(starting), sa.select(with_words)).subquery("both")
+    return (
+        sa.select(*(both.c[c.name] for c in SUGGESTION_COLUMNS))
+        .order_by(both.c.tier, both.c.left_to_type, both.c.votes.desc(), both.c.id)
+        .limit(sa.bindparam("limit"))
+    )
+
+
+SUGGEST_SQL = _suggest_sql()
 SUGGEST_MIN_LENGTH = 2
 
 
@@ -471,14 +503,10 @@ def suggest_titles(conn: Connection, *, q: str, limit: int = 10) -> dict[str, An
     key = search_key(q)
     if len(key) < SUGGEST_MIN_LENGTH:
         return {"items": []}
-    params = {"key": key, "key_end": key + TOP, "limit": limit}
-    items = [row._asdict() for row in conn.execute(SUGGEST_PREFIX_SQL, params)]
-    if len(items) < limit:
-        # Each word as a prefix; the key holds letters, digits and spaces only.
-        words = " & ".join(f"'{word}':*" for word in key.split())
-        more = {**params, "words": words, "limit": limit - len(items)}
-        items += [row._asdict() for row in conn.execute(SUGGEST_WORDS_SQL, more)]
-    return {"items": items}
+    # Each word as a prefix; the key holds letters, digits and spaces only.
+    words = " & ".join(f"'{word}':*" for word in key.split())
+    params = {"key": key, "key_end": key + TOP, "words": words, "limit": limit}
+    return {"items": [row._asdict() for row in conn.execute(SUGGEST_SQL, params)]}
 
 
 PLATFORMS_SQL = sa.select(platform_counts).order_by(

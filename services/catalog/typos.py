@@ -30,7 +30,7 @@ TRIGRAM_SQL = (
     sa.select(titles.c.id)
     .where(titles.c.search_title.op("%")(sa.bindparam("key")))
     .order_by(
-        sa.func.similarity(titles.c.search_title, sa.bindparam("key")).desc(),
+        titles.c.search_title.op("<->")(sa.bindparam("key")),  # 1 - similarity
         titles.c.votes.desc(),
         titles.c.id,
     )
@@ -55,10 +55,19 @@ class Typos:
         """Ids of the titles whose folded name is nearest `key`, best first."""
         state = conn.execute(STATE_SQL).one()
         if state.trigrams:
-            # LOCAL: for this transaction only, which ends with the request.
-            conn.exec_driver_sql(f"SET LOCAL pg_trgm.similarity_threshold = {TRIGRAM_THRESHOLD}")
-            return list(conn.execute(TRIGRAM_SQL, {"key": key}).scalars())
-        ids, keys = self._titles(conn, state.load_id)
+            return self.by_trigrams(conn, key)
+        return self.by_ratio(conn, key, load_id=state.load_id)
+
+    @staticmethod
+    def by_trigrams(conn: Connection, key: str) -> list[str]:
+        """pg_trgm's way: trigram similarity, from the index on the folded titles."""
+        # LOCAL: for this transaction only, which ends with the request.
+        conn.exec_driver_sql(f"SET LOCAL pg_trgm.similarity_threshold = {TRIGRAM_THRESHOLD}")
+        return list(conn.execute(TRIGRAM_SQL, {"key": key}).scalars())
+
+    def by_ratio(self, conn: Connection, key: str, *, load_id: int | None) -> list[str]:
+        """rapidfuzz's way: the edit-distance ratio against every title, in this process."""
+        ids, keys = self._titles(conn, load_id)
         found = process.extract(
             key, keys, scorer=fuzz.ratio, score_cutoff=RATIO_CUTOFF, limit=CANDIDATES
         )
