@@ -104,7 +104,7 @@ def test_gateway(gateway_schema, label):
 SEARCH_TEXT = st.text(
     # (no lone surrogates: they cannot be sent in a URL at all)
     alphabet=st.one_of(
-        st.sampled_from('"-%_\\\'*:&|!()<> \t\x00'), st.characters(exclude_categories=["Cs"])
+        st.sampled_from("\"-%_\\'*:&|!()<> \t\x00"), st.characters(exclude_categories=["Cs"])
     ),
     max_size=300,
 ) | st.sampled_from(["or", "-", '"', "a" * 10_000, "star -wars", '"star wars', "- or -"])

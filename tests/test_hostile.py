@@ -1,6 +1,7 @@
 """Hostile strings in every parameter of every route: SQL injection, NUL bytes, very long
-strings, unicode tricks, huge numbers, search syntax gone wrong. Never a 5xx; a 4xx unless the value is legal (a search
-term is searched for, literally); and the database is unchanged afterwards."""
+strings, unicode tricks, huge numbers, search syntax gone wrong. Never a 5xx; a 4xx unless the
+value is legal (a search term is searched for, literally); and the database is unchanged
+afterwards."""
 
 import json
 from urllib.parse import quote
