@@ -81,6 +81,11 @@ def http(url: str, seconds: int, folder: Path) -> None:
             for name, paths in work.items()
         }
         print(f"{'route':<32} {'p50 ms':>7} {'p99 ms':>7} {'req/s':>7} {'errors':>6}")
+        # The machine is shared: a route whose cost is known shows how loaded it is now.
+        reference = wrk(ours.url + "/get_count_platform?platform=amazon", seconds=seconds)
+        print(
+            f"{'reference /get_count_platform':<32} {reference.p50_ms:7.2f} {reference.p99_ms:7.2f}"
+        )
         rows = [
             ("search   /titles?q= (full text)", ours.url, scripts["search"], "search"),
             ("search   /titles?q= (substring)", baseline.url, scripts["search"], None),
