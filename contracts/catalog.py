@@ -182,7 +182,7 @@ class TitleSearch(BaseModel):
         description=(
             "words of the title, the cast, the director, the genres, the country or the"
             ' description, in any case, with or without accents; "a phrase", or, -word work;'
-            " titles within a typo or two of it come next when the words find few"
+            " when the words find nothing, the titles within a typo or two of it"
         ),
         examples=["stranger things"],
     )
