@@ -15,8 +15,7 @@ import pyarrow.compute as pc
 from common.platforms import PLATFORM_BY_PREFIX, TITLE_TYPES, Platform, is_title_id
 
 # Bump when a rule changes, so an unchanged data set is still reloaded under the new rules.
-# 3: the search columns (migration 0006) are written.
-RULES_VERSION = 3
+RULES_VERSION = 2
 
 TITLE_COLUMNS = (
     "show_id",

@@ -270,6 +270,26 @@ def test_the_loader_filled_the_search_columns(real_db):
     assert irishman.search_people.startswith("martin scorsese robert de niro")  # director first
 
 
+def test_titles_loaded_before_the_migration_get_their_search_columns(demo_copy):
+    """Downgraded to 0004 and upgraded again, without a reload: search works at once."""
+    from alembic import command
+    from alembic.config import Config
+
+    url = demo_copy()
+    before = query(url, "SELECT id, search_title, search_people, search_vector::text FROM titles")
+    with engine_at(url, application_name="tests") as engine, engine.connect() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(Path(__file__).parent.parent / "migrations"))
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+        command.upgrade(config, "head")
+        conn.commit()
+    after = query(url, "SELECT id, search_title, search_people, search_vector::text FROM titles")
+    assert len(after) == 600 and sorted(after) == sorted(before)
+    with catalog_client(url) as client:
+        assert ids(client, "synthetic")
+
+
 # -- typo engines ------------------------------------------------------------------------------
 
 

@@ -5,8 +5,7 @@ Revises: 0004
 Create Date: 2026-12-02
 
 The loader fills the four search_* columns (folded words, common/search.py); search_vector is
-generated from them. The columns stay empty until the next load, which the loader runs at
-once: its rules version changed with this revision.
+generated from them. Titles loaded before this revision get them here, the same way.
 
 search_query(text) turns a web-search string into a tsquery in which every word matches as
 written (the 'simple' fields: title, people) or by its English stem (the 'streamrec_english'
@@ -21,6 +20,8 @@ back to matching typos in its own process elsewhere.
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
+from common import search
 
 revision = "0006"
 down_revision = "0004"
@@ -123,6 +124,44 @@ def upgrade() -> None:
         postgresql_using="gin",
     )
     op.execute(TRIGRAMS)
+    _fill_loaded_titles()
+
+
+LOADED = """
+SELECT t.id, t.title, t.director, t.country, t.description,
+       ARRAY(SELECT actor FROM title_cast c WHERE c.title_id = t.id ORDER BY position) AS cast,
+       ARRAY(SELECT genre FROM title_genres g WHERE g.title_id = t.id ORDER BY position) AS genres
+FROM titles t
+"""
+FILL = sa.text(
+    "UPDATE titles t SET search_title = v.search_title, search_people = v.search_people,"
+    " search_tags = v.search_tags, search_description = v.search_description"
+    " FROM unnest(:id, :search_title, :search_people, :search_tags, :search_description)"
+    " AS v(id, search_title, search_people, search_tags, search_description)"
+    " WHERE t.id = v.id"
+).bindparams(*(sa.bindparam(name, type_=postgresql.ARRAY(sa.Text)) for name in ("id", *COLUMNS)))
+
+
+def _fill_loaded_titles() -> None:
+    """The search columns of the titles already loaded, in one statement."""
+    conn = op.get_bind()
+    rows = conn.exec_driver_sql(LOADED).all()
+    if not rows:
+        return
+    columns: dict[str, list] = {name: [] for name in ("id", *COLUMNS)}
+    for row in rows:
+        words = search.document(
+            title=row.title,
+            director=row.director,
+            cast=list(row.cast),
+            genres=list(row.genres),
+            country=row.country,
+            description=row.description,
+        )
+        columns["id"].append(row.id)
+        for name in COLUMNS:
+            columns[name].append(words[name])
+    conn.execute(FILL, columns)
 
 
 def downgrade() -> None:
