@@ -14,14 +14,14 @@ SEARCH_VECTOR = (
     " || setweight(to_tsvector('streamrec_english'::regconfig,"
     " coalesce(search_description, '')), 'D')"
 )
-# What the loader writes for search, and no answer shows: see search_column() below.
+# Marks the columns that exist for search only: no answer shows them.
 SEARCH = {"search": True}
 
 
 def search_column(name: str, comment: str, **kwargs) -> sa.Column:
-    """A column the loader fills from common.search: folded words (no accents, no punctuation)
-    of a title's fields. A generated column could read only its own row, and the cast lives in
-    title_cast; the embedded server has no unaccent."""
+    """Folded words of a title's field (common.search), written by the loader."""
+    # Written, not generated: a generated column reads only its own row (the cast lives in
+    # title_cast), and the embedded server has no unaccent to fold accents with.
     return sa.Column(name, sa.Text(**kwargs), comment=comment, info=SEARCH)
 
 

@@ -323,8 +323,8 @@ _RANK = sa.case((_MATCHED, sa.func.ts_rank(titles.c.search_vector, _ALL_WORDS)))
 
 
 def _typo_matches(conditions: list[sa.ColumnElement[bool]]) -> sa.ColumnElement:
-    """The ids of the first TYPO_TITLES typo candidates (best first) that pass the filters, as
-    one array (computed once per statement, and usable by the primary key's index)."""
+    """The ids of the first TYPO_TITLES typo candidates (best first) that pass the filters."""
+    # One array: computed once per statement, and usable by the primary key's index.
     candidates = (
         sa.func.unnest(sa.bindparam("typos", type_=sa.ARRAY(sa.Text)))
         .table_valued("id", with_ordinality="position")
@@ -391,8 +391,8 @@ def search_titles(
     limit: int = 20,
     offset: int = 0,
 ) -> dict[str, Any]:
-    """A page of titles matching every filter given, and how many match in all: with `q`, the
-    most relevant first unless `sort` says otherwise; without, the best scored first."""
+    """A page of titles matching `q` and every filter given, and how many match in all."""
+    # With q the most relevant come first unless `sort` says otherwise; without, the best scored.
     filters = _params(
         platform=platform,
         type=type,
@@ -460,9 +460,10 @@ SUGGESTION_ORDER = (_LEFT_TO_TYPE, titles.c.votes.desc(), titles.c.id)
 
 
 def _suggest_sql() -> sa.Select:
-    """One statement: the titles that start with what was typed (from the index on the folded
-    title), then, only if they are too few, titles with a word starting with each word typed
-    ("things" finds "stranger things", from the index on the titles' words)."""
+    """Suggestions in one statement (one round trip)."""
+    # The titles that start with what was typed (from the index on the folded title); then,
+    # only if they are too few, titles with a word starting with each word typed ("things"
+    # finds "stranger things", from the index on the titles' words).
     ranked = (*SUGGESTION_COLUMNS, _LEFT_TO_TYPE.label("left_to_type"), titles.c.votes)
     starting = (
         sa.select(*ranked, sa.literal_column("0").label("tier"))
@@ -498,8 +499,7 @@ SUGGEST_MIN_LENGTH = 2
 
 
 def suggest_titles(conn: Connection, *, q: str, limit: int = 10) -> dict[str, Any]:
-    """Titles for a search box as someone types: those starting with `q`, then those with
-    words starting with its words; within each, the shortest titles, then the most rated."""
+    """Titles for a search box as someone types `q`; the nearest first."""
     key = search_key(q)
     if len(key) < SUGGEST_MIN_LENGTH:
         return {"items": []}

@@ -43,7 +43,7 @@ TITLES_SQL = sa.select(titles.c.id, titles.c.search_title).order_by(
 
 
 class Typos:
-    """One per process: the titles it holds for rapidfuzz belong to one load."""
+    """One per process; the titles it holds for rapidfuzz are those of one load."""
 
     def __init__(self) -> None:
         self._lock = Lock()
