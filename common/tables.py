@@ -3,6 +3,28 @@
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
+# Full-text search (migration 0006). Titles and names as written ('simple': no stemming, no stop
+# words, so "It", "Us" and "Will Smith" keep every word and "Hughes" does not become "hugh");
+# genres, country and the description as English prose (stemmed, so "heists" finds "heist" and
+# "comedy" "comedies", but with every word kept: streamrec_english has no stop-word list).
+SEARCH_VECTOR = (
+    "setweight(to_tsvector('simple'::regconfig, coalesce(search_title, '')), 'A')"
+    " || setweight(to_tsvector('simple'::regconfig, coalesce(search_people, '')), 'B')"
+    " || setweight(to_tsvector('streamrec_english'::regconfig, coalesce(search_tags, '')), 'C')"
+    " || setweight(to_tsvector('streamrec_english'::regconfig,"
+    " coalesce(search_description, '')), 'D')"
+)
+# Marks the columns that exist for search only: no answer shows them.
+SEARCH = {"search": True}
+
+
+def search_column(name: str, comment: str, **kwargs) -> sa.Column:
+    """Folded words of a title's field (common.search), written by the loader."""
+    # Written, not generated: a generated column reads only its own row (the cast lives in
+    # title_cast), and the embedded server has no unaccent to fold accents with.
+    return sa.Column(name, sa.Text(**kwargs), comment=comment, info=SEARCH)
+
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -39,6 +61,13 @@ titles = sa.Table(
         nullable=False,
         comment="the same film or show on several platforms shares one: its first title's id",
     ),
+    search_column("search_title", "folded words of the title", collation="C"),
+    search_column("search_people", "folded words of the director and the cast"),
+    search_column("search_tags", "folded words of the genres and the country"),
+    search_column("search_description", "folded words of the description"),
+    sa.Column(
+        "search_vector", pg.TSVECTOR, sa.Computed(SEARCH_VECTOR, persisted=True), info=SEARCH
+    ),
     sa.CheckConstraint("platform IN ('amazon', 'disney', 'hulu', 'netflix')", name="platform"),
     sa.CheckConstraint("type IN ('movie', 'tv show')", name="type"),
     sa.CheckConstraint("duration_type IN ('min', 'season')", name="duration_type"),
@@ -60,6 +89,28 @@ titles = sa.Table(
     sa.Index("ix_titles_score", sa.text("score DESC NULLS LAST"), "title"),
     sa.Index("ix_titles_release_year", sa.text("release_year DESC"), "title"),
     sa.Index("ix_titles_work_id", "work_id"),
+    sa.Index("ix_titles_search_vector", "search_vector", postgresql_using="gin"),
+    # Suggestions: a prefix range of the folded title, answered from the index alone.
+    sa.Index(
+        "ix_titles_search_title",
+        "search_title",
+        postgresql_include=["votes", "id", "title", "platform", "type", "release_year"],
+    ),
+    # Suggestions: title words by prefix ("things" finds "stranger things").
+    sa.Index(
+        "ix_titles_search_title_words",
+        sa.text("to_tsvector('simple'::regconfig, search_title)"),
+        postgresql_using="gin",
+    ),
+    # Typos: only where the server has pg_trgm (migration 0006 checks); elsewhere the catalog
+    # matches typos in its own process (services/catalog/typos.py).
+    sa.Index(
+        "ix_titles_search_title_trgm",
+        "search_title",
+        postgresql_using="gist",
+        postgresql_ops={"search_title": "gist_trgm_ops"},
+        info={"extension": "pg_trgm"},
+    ),
 )
 
 title_cast = sa.Table(

@@ -97,6 +97,18 @@ class TitlePage(BaseModel):
     missing: list[str] = Field(default=[], description="requested ids that do not exist")
 
 
+class Suggestion(BaseModel):
+    id: str = Field(examples=["ns3686"])
+    title: str = Field(examples=["stranger things"])
+    platform: Platform
+    type: TitleType
+    release_year: int = Field(examples=[2019])
+
+
+class Suggestions(BaseModel):
+    items: list[Suggestion] = Field(description="up to `limit` titles, the best first")
+
+
 class TypeCounts(BaseModel):
     platform: Platform
     count: int
@@ -122,6 +134,8 @@ class Dataset(BaseModel):
 # -- query parameters --------------------------------------------------------------------------
 
 MAX_IDS = 1000
+MAX_QUERY = 200
+MAX_SUGGESTIONS = 10
 
 PlatformQ = Annotated[
     Platform, Query(description="amazon, disney, hulu or netflix (any case)", examples=["netflix"])
@@ -176,10 +190,14 @@ class TitleSearch(BaseModel):
     q: str | None = Field(
         None,
         min_length=1,
-        max_length=200,
+        max_length=MAX_QUERY,
         pattern=NO_NUL,
-        description="part of the title, any case",
-        examples=["star"],
+        description=(
+            "words of the title, the cast, the director, the genres, the country or the"
+            ' description, in any case, with or without accents; "a phrase", or, -word work;'
+            " when the words find nothing, the titles within a typo or two of it"
+        ),
+        examples=["stranger things"],
     )
     platform: Platform | None = Field(
         None, description="amazon, disney, hulu or netflix (any case)", examples=["netflix"]
@@ -202,7 +220,11 @@ class TitleSearch(BaseModel):
     min_score: float | None = Field(
         None, ge=0, le=5, allow_inf_nan=False, description="lowest mean rating", examples=[3.6]
     )
-    sort: SortField = Field(SortField.score, description="what to sort by", examples=["score"])
+    sort: SortField | None = Field(
+        None,
+        description="what to sort by; by default the most relevant first with q, else score",
+        examples=["score"],
+    )
     order: SortOrder | None = Field(
         None,
         description="asc or desc; title sorts asc, the others desc by default",
@@ -224,3 +246,18 @@ class TitleSearch(BaseModel):
 
 
 TitleSearchQ = Annotated[TitleSearch, Query()]
+
+SuggestTextQ = Annotated[
+    str,
+    Query(
+        min_length=2,
+        max_length=MAX_QUERY,
+        pattern=NO_NUL,
+        description="the start of a title (2 characters or more), in any case, accents optional",
+        examples=["stranger th"],
+    ),
+]
+SuggestLimitQ = Annotated[
+    int,
+    Query(ge=1, le=MAX_SUGGESTIONS, description="how many titles at most", examples=[10]),
+]

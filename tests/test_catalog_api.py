@@ -122,6 +122,7 @@ def test_a_malformed_title_id_is_a_422(client):
 def test_one_title_has_every_field_its_cast_and_genres(client, demo_db):
     body = client.get("/titles/ns1").json()
     row = query(demo_db, "SELECT * FROM titles WHERE id = 'ns1'")[0]._asdict()
+    row = {k: v for k, v in row.items() if not k.startswith("search_")}  # for search only
     assert body["title"] == row["title"] and body["title"].startswith("synthetic")
     assert {k: body[k] for k in row if k != "date_added"} == {
         k: v for k, v in row.items() if k != "date_added"
@@ -165,7 +166,7 @@ def test_search_filters_combine(client, demo_db):
     assert all(i["platform"] == "hulu" and 2000 <= i["release_year"] <= 2010 for i in body["items"])
 
 
-def test_search_by_substring_genre_and_score(client, demo_db):
+def test_search_by_word_genre_and_score(client, demo_db):
     word = client.get("/titles/as5").json()["title"].split()[1]
     found = client.get("/titles", params={"q": word.upper(), "limit": 1000}).json()
     assert found["total"] > 0 and all(word in i["title"] for i in found["items"])

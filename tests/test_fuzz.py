@@ -6,7 +6,9 @@ from collections import Counter
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -112,6 +114,37 @@ def test_gateway_without_a_token(gateway_schema):
     """The per-user routes, fuzzed with no token: a documented 401 every time."""
     for label in ("GET /predict", "GET /users/{user_id}/recommendations", "POST /ratings"):
         fuzz("gateway", gateway_schema, label)
+
+
+# Text built from what the search syntax and SQL treat specially, with any other character.
+SEARCH_TEXT = st.text(
+    # (no lone surrogates: they cannot be sent in a URL at all)
+    alphabet=st.one_of(
+        st.sampled_from("\"-%_\\'*:&|!()<> \t\x00"), st.characters(exclude_categories=["Cs"])
+    ),
+    max_size=300,
+) | st.sampled_from(["or", "-", '"', "a" * 10_000, "star -wars", '"star wars', "- or -"])
+
+
+def test_search_text_never_fails(fuzz_db):
+    """Whatever is typed, /titles?q= and /titles/suggest answer 200 or 422, never 5xx."""
+    with TestClient(catalog_app(CatalogSettings(database_url=fuzz_db))) as client:
+
+        @given(text=SEARCH_TEXT)
+        @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+        def check(text: str) -> None:
+            CASES["catalog search text"] += 2
+            search = client.get("/titles", params={"q": text})
+            assert search.status_code in (200, 422), (text, search.text)
+            if search.status_code == 200:
+                body = search.json()
+                assert body["total"] >= len(body["items"])
+            suggest = client.get("/titles/suggest", params={"q": text})
+            assert suggest.status_code in (200, 422), (text, suggest.text)
+            if suggest.status_code == 200:
+                assert len(suggest.json()["items"]) <= 10
+
+        check()
 
 
 def test_write_the_fuzzing_record():

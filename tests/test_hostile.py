@@ -1,6 +1,7 @@
 """Hostile strings in every parameter of every route: SQL injection, NUL bytes, very long
-strings, unicode tricks, huge numbers. Never a 5xx; a 4xx unless the value is legal (a search
-term is searched for, literally); and the database is unchanged afterwards."""
+strings, unicode tricks, huge numbers, search syntax gone wrong. Never a 5xx; a 4xx unless the
+value is legal (a search term is searched for, literally); and the database is unchanged
+afterwards."""
 
 import json
 from urllib.parse import quote
@@ -36,6 +37,18 @@ HOSTILE = [
     "../../etc/passwd",
     "%00%27",
     "",
+    # the search syntax and LIKE's wildcards, alone and unbalanced
+    "%",
+    "_",
+    "\\",
+    "'",
+    '"',
+    '"unbalanced',
+    "-",
+    "- -",
+    "or",
+    "star -wars",
+    "a or or b",
 ]
 FREE_TEXT = {"q", "genre"}  # a hostile string is a legal search term there
 REPORT = FOLDER / "hostile.json"

@@ -236,6 +236,40 @@ def test_suggestions_work_from_the_keyboard(page: Page) -> None:
     expect(page.get_by_test_id("verdict")).to_be_empty()
 
 
+def test_the_search_box_completes_titles_and_forgives_typos(page: Page, demo_stack) -> None:
+    """Typing shows /titles/suggest's completions in its order; arrows move through them,
+    Enter chooses one, Escape closes the list; a misspelt title is still found."""
+    target = api(demo_stack.url, "/titles", q="synthetic", platform="netflix", sort="title")
+    title = target["items"][0]["title"]
+    typed = " ".join(title.split()[:2]).title()  # "Synthetic River": the start of many titles
+    expected = [i["id"] for i in api(demo_stack.url, "/titles/suggest", q=typed, limit=8)["items"]]
+    assert len(expected) == 8
+
+    search = page.get_by_role("combobox", name="Title")
+    with page.expect_request(lambda request: "/titles/suggest?" in request.url):
+        search.press_sequentially(typed, delay=30)  # key by key, as a person types
+    options = page.get_by_test_id("title-suggestions").get_by_role("option")
+    expect(options).to_have_count(8)
+    assert [o.get_attribute("data-title-id") for o in options.all()] == expected
+    for key in ("ArrowDown", "ArrowDown", "ArrowDown", "ArrowUp"):
+        search.press(key)
+    expect(options.nth(1)).to_have_attribute("aria-selected", "true")
+    expect(options.nth(0)).to_have_attribute("aria-selected", "false")
+    search.press("Enter")
+    expect(page.get_by_test_id("title-suggestions")).to_be_hidden()
+    expect(page.get_by_test_id("chosen-title")).to_have_attribute("data-title-id", expected[1])
+
+    search.fill(typed)
+    expect(options).to_have_count(8)
+    search.press("Escape")
+    expect(page.get_by_test_id("title-suggestions")).to_be_hidden()
+
+    # One letter wrong: no title starts so, and the search's typo matching finds it.
+    misspelt = title.replace("synthetic", "synthetik", 1)
+    search.fill(misspelt)
+    expect(options.first).to_have_attribute("data-title-id", target["items"][0]["id"])
+
+
 def test_recommendations_follow_the_platform_filter(page: Page, demo_stack) -> None:
     """Ten top picks for user 1; with only Netflix ticked, ten Netflix titles."""
     cards = recommendation_cards(page)

@@ -61,6 +61,12 @@ def test_the_catalog_service_works_as_its_role(demo_db):
         assert client.get("/get_count_platform", params={"platform": "hulu"}).json()["count"] == 150
         assert client.get("/dataset").json()["titles"] == 600
         assert client.get("/health/ready").status_code == 200
+        # Search reads too: the search function, pg_trgm's operator and its setting.
+        title = client.get("/titles/ns1").json()["title"]
+        typo = title.replace("synthetic", "sinthetic")
+        assert "ns1" in {i["id"] for i in client.get("/titles", params={"q": typo}).json()["items"]}
+        suggested = client.get("/titles/suggest", params={"q": title}).json()["items"]
+        assert suggested[0]["id"] == "ns1"
 
 
 def test_role_passwords_are_set_from_the_environment(demo_db, monkeypatch):

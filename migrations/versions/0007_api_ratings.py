@@ -1,7 +1,7 @@
 """an API rating is one row per (user, title); ratings taken out are archived, never deleted
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01
 
 Posting a rating again replaces the earlier one (the recommender upserts), so flooding one title
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

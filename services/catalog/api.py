@@ -1,6 +1,8 @@
 """Thin routes: validate the query, call service.py, return its answer."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 
 from common.db import check_database
 from common.deps import Db
@@ -19,6 +21,9 @@ from contracts.catalog import (
     PlatformQ,
     ScoreCount,
     ScoredQ,
+    Suggestions,
+    SuggestLimitQ,
+    SuggestTextQ,
     Title,
     TitleIdPath,
     TitlePage,
@@ -29,8 +34,16 @@ from contracts.catalog import (
     YearQ,
 )
 from services.catalog import service
+from services.catalog.typos import Typos
 
 router = APIRouter()
+
+
+async def typos(request: Request) -> Typos:
+    return request.app.state.typos
+
+
+TyposDep = Annotated[Typos, Depends(typos)]
 
 
 @router.get("/get_max_duration", response_model=MaxDuration, responses=NOT_FOUND, tags=["queries"])
@@ -77,6 +90,15 @@ def get_actor(db: Db, platform: PlatformQ, year: YearQ, type: TypeQ = None):
         return respond(TopActor, service.get_actor(conn, platform=platform, year=year, type=type))
 
 
+# Before /titles/{title_id}, which would otherwise take "suggest" for an id.
+@router.get("/titles/suggest", response_model=Suggestions, tags=["titles"])
+def suggest_titles(db: Db, q: SuggestTextQ, limit: SuggestLimitQ = 10):
+    """Titles for a search box as someone types: those starting with `q`, then those with words
+    starting with its words."""
+    with db.connect() as conn:
+        return respond(Suggestions, service.suggest_titles(conn, q=q, limit=limit))
+
+
 @router.get("/titles/{title_id}", response_model=Title, responses=NOT_FOUND, tags=["titles"])
 def get_title(db: Db, title_id: TitleIdPath):
     """One title with every field, its cast and its genres."""
@@ -85,7 +107,7 @@ def get_title(db: Db, title_id: TitleIdPath):
 
 
 @router.get("/titles", response_model=TitlePage, tags=["titles"])
-def list_titles(db: Db, search: TitleSearchQ):
+def list_titles(db: Db, typos: TyposDep, search: TitleSearchQ):
     """Search and browse titles, or fetch many titles by id in one call (`ids`)."""
     if search.ids is not None:
         wanted = [i.strip() for i in search.ids.split(",") if i.strip()]
@@ -104,7 +126,7 @@ def list_titles(db: Db, search: TitleSearchQ):
     ):
         invalid("query", "year_from", search.year_from, "year_from must not be after year_to")
     with db.connect() as conn:
-        answer = service.search_titles(conn, **search.model_dump(exclude={"ids"}))
+        answer = service.search_titles(conn, typos=typos, **search.model_dump(exclude={"ids"}))
     return respond(TitlePage, answer)
 
 

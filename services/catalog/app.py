@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from common.web import make_app
 from services.catalog.api import router
 from services.catalog.settings import Settings, get_settings
+from services.catalog.typos import Typos
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -17,6 +18,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database=True,
     )
 
+    app.state.typos = Typos()
     app.include_router(router)
     return app
 

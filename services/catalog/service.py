@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection
 
 from common.platforms import DurationType, Platform, TitleType
+from common.search import Query, search_key
 from common.tables import (
     RATING_PARTITIONS,
     actor_counts,
@@ -26,6 +27,7 @@ from common.tables import (
 )
 from common.web import NotFound
 from contracts.catalog import SortField, SortOrder
+from services.catalog.typos import Typos
 
 SUMMARY_COLUMNS = (
     titles.c.id,
@@ -216,7 +218,7 @@ ALSO_ON = (
     .scalar_subquery()
 )
 TITLE_SQL = sa.select(
-    titles,
+    *(column for column in titles.c if not column.info.get("search")),
     _ordered_list(title_cast.c.actor, title_cast).label("cast"),
     _ordered_list(title_genres.c.genre, title_genres).label("genres"),
     ALSO_ON.label("also_on"),
@@ -261,8 +263,7 @@ DEFAULT_ORDER = {
     SortField.title: SortOrder.asc,
     SortField.duration: SortOrder.desc,
 }
-SEARCH_CONDITIONS = {
-    "q": titles.c.title.like(sa.bindparam("q"), escape="\\"),
+FILTER_CONDITIONS = {
     "year_from": titles.c.release_year >= sa.bindparam("year_from"),
     "year_to": titles.c.release_year <= sa.bindparam("year_to"),
     "genre": sa.exists().where(
@@ -270,24 +271,33 @@ SEARCH_CONDITIONS = {
     ),
     "min_score": titles.c.score >= sa.bindparam("min_score"),
 }
+FILTERS = ("platform", "type", "year_from", "year_to", "genre", "min_score")
+
+
+def _filters(names: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:
+    return [
+        FILTER_COLUMNS[n] == sa.bindparam(n) if n in FILTER_COLUMNS else FILTER_CONDITIONS[n]
+        for n in names
+    ]
+
+
+def _column_order(sort: SortField, order: SortOrder) -> list[sa.ColumnElement]:
+    column = SORT_COLUMNS[sort]
+    ordering = column.desc() if order is SortOrder.desc else column.asc()
+    return [ordering.nulls_last(), titles.c.title, titles.c.id]
 
 
 @cache
-def _search_sql(
+def _browse_sql(
     names: tuple[str, ...], sort: SortField, order: SortOrder
 ) -> tuple[sa.Select, sa.Select]:
-    conditions = [
-        FILTER_COLUMNS[n] == sa.bindparam(n) if n in FILTER_COLUMNS else SEARCH_CONDITIONS[n]
-        for n in names
-    ]
-    column = SORT_COLUMNS[sort]
-    ordering = column.desc() if order is SortOrder.desc else column.asc()
+    conditions = _filters(names)
     # Two statements on purpose: a window count(*) would make every page sort every match,
     # while a plain LIMIT can stop early along the score or year index.
     page = (
         sa.select(*SUMMARY_COLUMNS)
         .where(*conditions)
-        .order_by(ordering.nulls_last(), titles.c.title, titles.c.id)
+        .order_by(*_column_order(sort, order))
         .limit(sa.bindparam("limit"))
         .offset(sa.bindparam("offset"))
     )
@@ -295,9 +305,99 @@ def _search_sql(
     return page, count
 
 
+# -- search: GET /titles?q= ---------------------------------------------------------------------
+
+# When the words of a query find nothing (after the filters), the titles within a typo or two
+# of it are the answer, the nearest first.
+TYPO_TITLES = 10  # at most this many typo matches, the nearest first
+# Shorter keys are within two letters of too many titles to mean one of them.
+TYPO_MIN_LENGTH = 4
+# Above every code point: key <= title < key + TOP is "title starts with key" in code-point
+# order (search_title is COLLATE "C"), as a range its index answers even in a generic plan.
+TOP = chr(0x10FFFF)
+
+
+def _tsquery(name: str) -> sa.ScalarSelect:
+    # Uncorrelated: PostgreSQL computes it once per statement (an InitPlan), not once per row.
+    return sa.select(sa.func.search_query(sa.bindparam(name))).scalar_subquery()
+
+
+_ALL_WORDS = _tsquery("websearch")
+_MATCHED = titles.c.search_vector.op("@@")(_ALL_WORDS)
+_EXACT = titles.c.search_title == sa.bindparam("key")
+_PREFIX = sa.and_(
+    titles.c.search_title >= sa.bindparam("key"), titles.c.search_title < sa.bindparam("key_end")
+)
+
+
+def _title_words(table: sa.FromClause) -> sa.ColumnElement:
+    """The words of the folded title: the expression of their index, to the letter."""
+    return sa.func.to_tsvector(sa.literal_column("'simple'::regconfig"), table.c.search_title)
+
+
+_inner = titles.alias("in_title")
+# Every word of the query is in the title: one pass over the index on the titles' words.
+_IN_TITLE = titles.c.id.in_(sa.select(_inner.c.id).where(_title_words(_inner).op("@@")(_ALL_WORDS)))
+_RANK = sa.case((_MATCHED, sa.func.ts_rank(titles.c.search_vector, _ALL_WORDS)))
+
+
+def _typo_matches(conditions: list[sa.ColumnElement[bool]]) -> sa.ColumnElement:
+    """The ids of the first TYPO_TITLES typo candidates (best first) that pass the filters."""
+    # One array: computed once per statement, and usable by the primary key's index.
+    candidates = (
+        sa.func.unnest(sa.bindparam("typos", type_=sa.ARRAY(sa.Text)))
+        .table_valued("id", with_ordinality="position")
+        .render_derived()
+    )
+    first = (
+        sa.select(candidates.c.id)
+        .join(titles, titles.c.id == candidates.c.id)
+        .where(*conditions)
+        .order_by(candidates.c.position)
+        .limit(TYPO_TITLES)
+    )
+    return sa.func.array(first.scalar_subquery())
+
+
+@cache
+def _search_sql(
+    names: tuple[str, ...], sort: SortField | None, order: SortOrder | None, plain: bool
+) -> tuple[sa.Select, sa.Select]:
+    conditions = _filters(names)
+    typos = _typo_matches(conditions)
+    # Titles that start with the query, and typo matches, only for a query of plain words: a
+    # phrase, `or` and -word mean exactly what they say ("star -wars" is no "star wars").
+    found = sa.or_(_MATCHED, _PREFIX, titles.c.id == sa.func.any(typos)) if plain else _MATCHED
+    if sort is None:
+        ordering = [
+            _EXACT.desc(),
+            _PREFIX.desc(),
+            _IN_TITLE.desc(),
+            # Among titles named by the query, those it names most of.
+            sa.case((sa.or_(_PREFIX, _IN_TITLE), sa.func.length(titles.c.search_title))),
+            _RANK.desc().nulls_last(),
+            sa.func.array_position(typos, titles.c.id).nulls_last(),
+            titles.c.votes.desc(),
+            titles.c.id,
+        ]
+    else:
+        ordering = _column_order(sort, order or DEFAULT_ORDER[sort])
+    # Every match is ranked anyway, so counting them beside the page costs little.
+    page = (
+        sa.select(*SUMMARY_COLUMNS, sa.func.count().over().label("total"))
+        .where(found, *conditions)
+        .order_by(*ordering)
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset"))
+    )
+    count = sa.select(sa.func.count()).select_from(titles).where(found, *conditions)
+    return page, count
+
+
 def search_titles(
     conn: Connection,
     *,
+    typos: Typos,
     q: str | None = None,
     platform: Platform | None = None,
     type: TitleType | None = None,
@@ -305,17 +405,14 @@ def search_titles(
     year_to: int | None = None,
     genre: str | None = None,
     min_score: float | None = None,
-    sort: SortField = SortField.score,
+    sort: SortField | None = None,
     order: SortOrder | None = None,
     limit: int = 20,
     offset: int = 0,
 ) -> dict[str, Any]:
-    """A page of titles matching every filter given, and how many match in all."""
-    if q:
-        escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        q = f"%{escaped}%"
-    params = _params(
-        q=q or None,
+    """A page of titles matching `q` and every filter given, and how many match in all."""
+    # With q the most relevant come first unless `sort` says otherwise; without, the best scored.
+    filters = _params(
         platform=platform,
         type=type,
         year_from=year_from,
@@ -323,14 +420,112 @@ def search_titles(
         genre=genre.lower() if genre else None,
         min_score=min_score,
     )
-    page_sql, count_sql = _search_sql(tuple(sorted(params)), sort, order or DEFAULT_ORDER[sort])
-    page = conn.execute(page_sql, {**params, "limit": limit, "offset": offset})
-    items = [row._asdict() for row in page]
-    if len(items) < limit and (items or offset == 0):
-        total = offset + len(items)  # the last page: no second scan to count
-    else:
-        total = conn.execute(count_sql, params).scalar_one()
-    return {"total": total, "limit": limit, "offset": offset, "items": items}
+    names = tuple(sorted(filters))
+    page = {"limit": limit, "offset": offset}
+    if q is None:
+        sort = sort or SortField.score
+        page_sql, count_sql = _browse_sql(names, sort, order or DEFAULT_ORDER[sort])
+        items = [row._asdict() for row in conn.execute(page_sql, {**filters, **page})]
+        if len(items) < limit and (items or offset == 0):
+            total = offset + len(items)  # the last page: no second scan to count
+        else:
+            total = conn.execute(count_sql, filters).scalar_one()
+        return {"total": total, **page, "items": items}
+
+    query = Query.parse(q)
+    if not query.key:  # nothing but punctuation, or only words to exclude
+        return {"total": 0, **page, "items": []}
+    params = {
+        **filters,
+        **page,
+        "websearch": query.websearch,
+        "key": query.key,
+        "key_end": query.key + TOP,
+        "typos": [],
+    }
+    statements = _search_sql(names, sort, order, query.plain)
+    rows, total = _search_page(conn, statements, params)
+    if total == 0 and query.plain and len(query.key) >= TYPO_MIN_LENGTH:
+        params["typos"] = typos.similar(conn, query.key)
+        if params["typos"]:
+            rows, total = _search_page(conn, statements, params)
+    items = [{k: v for k, v in row._asdict().items() if k != "total"} for row in rows]
+    return {"total": total, **page, "items": items}
+
+
+def _search_page(
+    conn: Connection, statements: tuple[sa.Select, sa.Select], params: dict[str, Any]
+) -> tuple[list[sa.Row], int]:
+    page_sql, count_sql = statements
+    rows = conn.execute(page_sql, params).all()
+    if rows:
+        return rows, rows[0].total
+    return rows, conn.execute(count_sql, params).scalar_one()  # a page past the last match
+
+
+# -- suggestions: GET /titles/suggest ----------------------------------------------------------
+
+SUGGESTION_COLUMNS = (
+    titles.c.id,
+    titles.c.title,
+    titles.c.platform,
+    titles.c.type,
+    titles.c.release_year,
+)
+# The titles nearest what was typed first: the fewest letters left to type (so an exact match
+# leads), then the most rated.
+_LEFT_TO_TYPE = sa.func.length(titles.c.search_title)
+SUGGESTION_ORDER = (_LEFT_TO_TYPE, titles.c.votes.desc(), titles.c.id)
+
+
+def _suggest_sql() -> sa.Select:
+    """Suggestions in one statement (one round trip)."""
+    # The titles that start with what was typed (from the index on the folded title); then,
+    # only if they are too few, titles with a word starting with each word typed ("things"
+    # finds "stranger things", from the index on the titles' words).
+    ranked = (*SUGGESTION_COLUMNS, _LEFT_TO_TYPE.label("left_to_type"), titles.c.votes)
+    starting = (
+        sa.select(*ranked, sa.literal_column("0").label("tier"))
+        .where(_PREFIX)
+        .order_by(*SUGGESTION_ORDER)
+        .limit(sa.bindparam("limit"))
+        .cte("starting")
+    )
+    enough = sa.select(sa.func.count()).select_from(starting).scalar_subquery()
+    with_words = (
+        sa.select(*ranked, sa.literal_column("1").label("tier"))
+        .where(
+            enough < sa.bindparam("limit"),  # computed once: when false, no word is looked up
+            _title_words(titles).op("@@")(
+                sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), sa.bindparam("words"))
+            ),
+            sa.not_(_PREFIX),
+        )
+        .order_by(*SUGGESTION_ORDER)
+        .limit(sa.bindparam("limit"))
+        .subquery("with_words")
+    )
+    both = sa.union_all(sa.select(starting), sa.select(with_words)).subquery("both")
+    return (
+        sa.select(*(both.c[c.name] for c in SUGGESTION_COLUMNS))
+        .order_by(both.c.tier, both.c.left_to_type, both.c.votes.desc(), both.c.id)
+        .limit(sa.bindparam("limit"))
+    )
+
+
+SUGGEST_SQL = _suggest_sql()
+SUGGEST_MIN_LENGTH = 2
+
+
+def suggest_titles(conn: Connection, *, q: str, limit: int = 10) -> dict[str, Any]:
+    """Titles for a search box as someone types `q`; the nearest first."""
+    key = search_key(q)
+    if len(key) < SUGGEST_MIN_LENGTH:
+        return {"items": []}
+    # Each word as a prefix; the key holds letters, digits and spaces only.
+    words = " & ".join(f"'{word}':*" for word in key.split())
+    params = {"key": key, "key_end": key + TOP, "words": words, "limit": limit}
+    return {"items": [row._asdict() for row in conn.execute(SUGGEST_SQL, params)]}
 
 
 PLATFORMS_SQL = sa.select(platform_counts).order_by(

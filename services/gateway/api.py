@@ -21,6 +21,9 @@ from contracts.catalog import (
     PlatformQ,
     ScoreCount,
     ScoredQ,
+    Suggestions,
+    SuggestLimitQ,
+    SuggestTextQ,
     Title,
     TitleIdPath,
     TitlePage,
@@ -154,6 +157,16 @@ async def get_actor(
     request: Request, catalog: Catalog, platform: PlatformQ, year: YearQ, type: TypeQ = None
 ):
     """The actor in most of the platform's titles of that year; ties go to the first by name."""
+    return await forward(request, catalog)
+
+
+# Before /titles/{title_id}, which would otherwise take "suggest" for an id.
+@router.get("/titles/suggest", response_model=Suggestions, responses=UNAVAILABLE, tags=["titles"])
+async def suggest_titles(
+    request: Request, catalog: Catalog, q: SuggestTextQ, limit: SuggestLimitQ = 10
+):
+    """Titles for a search box as someone types: those starting with `q`, then those with words
+    starting with its words."""
     return await forward(request, catalog)
 
 

@@ -248,6 +248,7 @@ async function loadModel() {
 // -- step 1: find a title and predict ------------------------------------------------------
 
 function setupSearch() {
+  const SHOWN = 8;
   const input = $("title-search");
   const list = $("title-suggestions");
   const ticket = latest();
@@ -309,13 +310,25 @@ function setupSearch() {
     if (item) chooseTitle(item);
   }
 
+  // Completions of what was typed first (/titles/suggest); when they are few, the full search
+  // adds titles found by a person's name, a word of the plot or despite a typo.
   async function suggest(text) {
     const isCurrent = ticket();
     try {
-      const page = await api("/titles", new URLSearchParams({ q: text, limit: "8" }));
-      if (!isCurrent()) return;
+      let found = [];
+      if (text.length >= 2) {
+        const params = new URLSearchParams({ q: text, limit: String(SHOWN) });
+        found = (await api("/titles/suggest", params)).items;
+        if (!isCurrent()) return;
+      }
+      if (found.length < SHOWN) {
+        const page = await api("/titles", new URLSearchParams({ q: text, limit: String(SHOWN) }));
+        if (!isCurrent()) return;
+        const shown = new Set(found.map((item) => item.id));
+        found = found.concat(page.items.filter((item) => !shown.has(item.id))).slice(0, SHOWN);
+      }
       showError($("predict-error"), null);
-      render(page.items, text);
+      render(found, text);
     } catch (error) {
       if (!isCurrent()) return;
       close();
