@@ -156,11 +156,16 @@ def main(argv: list[str] | None = None) -> int:
         say(f"data: SYNTHETIC demo set in {data} (pass DATA_DIR for the real data)")
     try:
         loaded = load_data(url, data)
+        # The services, and the trainer with the recommender's, connect with their
+        # least-privilege roles, on DATABASE_URL's server too.
+        urls = service_urls(url)
+        if urls is None:
+            return 1
         model_dir = home / "models"
         trained = loaded or current_version(model_dir) is None
         if trained:
             say("training a model (progress below)")
-            settings = RecommenderSettings(database_url=url, model_dir=model_dir)
+            settings = RecommenderSettings(database_url=urls["recommender"], model_dir=model_dir)
             train(settings, params=tuned_defaults())
     except (LoadError, TrainerError) as exc:
         say(f"error: {exc}")
@@ -170,10 +175,6 @@ def main(argv: list[str] | None = None) -> int:
     if trained or not (report_dir / PAGE).is_file():
         build_report(url, report_dir, model_dir)
 
-    # The services connect with their least-privilege roles, on DATABASE_URL's server too.
-    urls = service_urls(url)
-    if urls is None:
-        return 1
     env = {service: {"DATABASE_URL": role} for service, role in urls.items()}
     env["gateway"] = {"REPORT_DIR": str(report_dir), "AUTH_DEMO_SIGN_IN": "true"}
     stack = Stack(

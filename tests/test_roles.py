@@ -93,3 +93,16 @@ def test_the_catalog_reads_from_catalog_database_url_when_set(demo_db, monkeypat
     with TestClient(create_app(Settings())) as client:
         assert client.get("/health/ready").status_code == 200
         assert client.get("/dataset").json()["titles"] == 600
+
+
+def test_the_trainer_works_as_the_recommenders_role(demo_copy, tmp_path):
+    from services.recommender.model import load
+    from services.recommender.settings import Settings as RecommenderSettings
+    from services.recommender.train import train
+    from tests.conftest import small_params
+
+    url = demo_copy()
+    settings = RecommenderSettings(database_url=role_url(url, "recommender"), model_dir=tmp_path)
+    train(settings, params=small_params())
+    model = load(tmp_path)
+    assert len(model.item_ids) == 600 and model.content.nnz > 0

@@ -8,7 +8,8 @@ Posting a rating again replaces the earlier one (the recommender upserts), so fl
 adds no rows. Rows that this revision folds together (all but the latest per pair) move to
 ratings_archive with reason 'replaced'. The loader moves there, on request, the API ratings of
 titles a reload drops (reason 'title_dropped'). The recommender's role may now update the
-rating and time of its own partition's rows, which the upsert needs.
+rating and time of its own partition's rows, which the upsert needs, and read the cast and the
+genres, which the trainer's content model needs (the trainer runs as that role).
 """
 
 import sqlalchemy as sa
@@ -57,9 +58,11 @@ def upgrade() -> None:
     op.execute("CREATE INDEX ix_ratings_api_user_id_rated_at ON ratings_api (user_id, rated_at)")
     op.execute(f"GRANT SELECT, INSERT ON ratings_api TO {RECOMMENDER}")
     op.execute(f"GRANT UPDATE (seq, rating, rated_at) ON ratings_api TO {RECOMMENDER}")
+    op.execute(f"GRANT SELECT ON title_cast, title_genres TO {RECOMMENDER}")
 
 
 def downgrade() -> None:
+    op.execute(f"REVOKE SELECT ON title_cast, title_genres FROM {RECOMMENDER}")
     op.execute(f"REVOKE UPDATE (seq, rating, rated_at) ON ratings_api FROM {RECOMMENDER}")
     op.execute(f"REVOKE SELECT, INSERT ON ratings_api FROM {RECOMMENDER}")
     op.execute("DROP INDEX ix_ratings_api_user_id_rated_at")
