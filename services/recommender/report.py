@@ -66,6 +66,7 @@ def render(metadata: dict, time_log: str | None) -> str:
         f"{fingerprint['titles']:,} titles"
         + (f" (a sample of {data['sample']:,})." if data.get("sample") else "."),
         f"- Data fingerprint (sha256): `{fingerprint['sha256']}`.",
+        *_screening(metadata),
         "",
         "## Protocol",
         "",
@@ -209,6 +210,23 @@ def _signal(signal: dict) -> list[str]:
             f"{s['variance_explained']:.2%} | {s['random_variance_explained']:.2%} |"
         )
     return [*lines, ""]
+
+
+def _screening(metadata: dict) -> list[str]:
+    screened = metadata.get("screening")
+    if not screened:
+        return ["- API ratings were not screened (`--no-screening`)."]
+    aside = screened["set_aside"]
+    total = sum(aside.values())
+    line = (
+        f"- Screening of the {screened['api_ratings']:,} ratings posted through the API: "
+        f"{total:,} set aside for this training"
+    )
+    if total:
+        reasons = ", ".join(f"{rule.replace('_', ' ')} {n:,}" for rule, n in aside.items() if n)
+        targets = ", ".join(f"`{t['title_id']}` ({t['ratings']:,})" for t in screened["titles"])
+        line += f" ({reasons}; from {screened['users']:,} users; most aimed at {targets})"
+    return [line + " (rules in `services/recommender/screening.py`)."]
 
 
 def _content(metadata: dict) -> list[str]:
