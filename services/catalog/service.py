@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection
 
+from common import queries
 from common.platforms import DurationType, Platform, TitleType
 from common.search import Query, search_key
 from common.tables import (
@@ -21,7 +22,6 @@ from common.tables import (
     loads,
     platform_counts,
     ratings,
-    title_cast,
     title_genres,
     titles,
 )
@@ -186,20 +186,6 @@ def get_actor(
     return {"platform": platform, "year": year, "actor": row.actor, "appearances": row.appearances}
 
 
-def _ordered_list(column: sa.Column, table: sa.Table) -> sa.ScalarSelect:
-    """The title's cast or genres as an array, in their delivered order ({} when none)."""
-    return (
-        sa.select(
-            sa.func.coalesce(
-                sa.func.array_agg(aggregate_order_by(column, table.c.position)),
-                sa.literal_column("'{}'::text[]"),
-            )
-        )
-        .where(table.c.title_id == titles.c.id)
-        .scalar_subquery()
-    )
-
-
 _copies = titles.alias("copies")
 # The other platforms' copies of the same work, in id order.
 ALSO_ON = (
@@ -219,8 +205,8 @@ ALSO_ON = (
 )
 TITLE_SQL = sa.select(
     *(column for column in titles.c if not column.info.get("search")),
-    _ordered_list(title_cast.c.actor, title_cast).label("cast"),
-    _ordered_list(title_genres.c.genre, title_genres).label("genres"),
+    queries.CAST,
+    queries.GENRES,
     ALSO_ON.label("also_on"),
 ).where(titles.c.id == sa.bindparam("title_id"))
 

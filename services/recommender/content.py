@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 from sklearn.utils.extmath import safe_sparse_dot
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection
 
-from common.tables import title_cast, title_genres, titles
+from common import queries
+from common.tables import titles
 
 # How much each field counts. Genres are few and coarse (two or three of about 120 per title):
 # weighted like the rest they would make every neighbour a genre twin and hide the franchise,
@@ -69,19 +69,6 @@ def _names(text: str | None) -> list[str]:
     return [name.strip() for name in (text or "").split(",") if name.strip()]
 
 
-def _listed(column: sa.Column, table: sa.Table) -> sa.ScalarSelect:
-    return (
-        sa.select(
-            sa.func.coalesce(
-                sa.func.array_agg(aggregate_order_by(column, table.c.position)),
-                sa.literal_column("'{}'::text[]"),
-            )
-        )
-        .where(table.c.title_id == titles.c.id)
-        .scalar_subquery()
-    )
-
-
 CATALOGUE_SQL = sa.select(
     titles.c.id,
     titles.c.work_id,
@@ -93,8 +80,8 @@ CATALOGUE_SQL = sa.select(
     titles.c.country,
     titles.c.description,
     titles.c.votes,
-    _listed(title_cast.c.actor, title_cast).label("cast"),
-    _listed(title_genres.c.genre, title_genres).label("genres"),
+    queries.CAST,
+    queries.GENRES,
 ).order_by(titles.c.id)
 
 
