@@ -165,6 +165,20 @@ def test_banner_says_the_data_is_synthetic_and_names_the_model(page: Page, demo_
     expect(page.get_by_test_id("status-error")).to_be_empty()
 
 
+def test_the_first_visit_asks_for_the_services_once(page: Page) -> None:
+    """A card asks which services the viewer has; answered, it does not come back."""
+    onboarding = page.get_by_test_id("onboarding")
+    expect(onboarding).to_be_visible()
+    expect(picks(page)).to_have_count(10)  # the picks are there meanwhile, for all four
+    onboarding.get_by_role("button", name="I have all four").click()
+    expect(onboarding).to_be_hidden()
+    expect(page.get_by_role("heading", name="For you")).to_be_focused()
+    expect(page.get_by_test_id("services-button")).to_have_text("My services All four")
+    page.reload()
+    expect(picks(page)).to_have_count(10)
+    expect(onboarding).to_be_hidden()
+
+
 # -- search and a page per title ---------------------------------------------------------------
 
 

@@ -323,7 +323,8 @@ function setupServices() {
   $("onboarding-choose").addEventListener("click", openServicesDialog);
   $("onboarding-all").addEventListener("click", () => {
     saveServices(ALL_PLATFORMS);
-    render();
+    $("onboarding").hidden = true;
+    $("home-heading").focus(); // the button that had the focus is gone
   });
   // Each tick applies at once: the view behind the dialog follows.
   dialog.addEventListener("change", () => {
