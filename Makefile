@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 DATA_DIR ?=
 
 .PHONY: install run load test lint format lock bench clean
+# The page's accessibility check injects axe-core from npm (package.json, package-lock.json).
+NODE_MODULES := node_modules/.package-lock.json
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +19,13 @@ $(VENV)/.installed: $(BIN)/python requirements.lock pyproject.toml
 
 install: $(VENV)/.installed
 
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
 run: install
 	$(BIN)/python -m launcher $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
-test: install
+test: install $(NODE_MODULES)
 	$(BIN)/python -m pytest
 
 lint: install
@@ -45,4 +50,4 @@ bench: install
 	$(BIN)/python -m bench.load
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache *.egg-info

@@ -66,6 +66,13 @@ class TitleSummary(BaseModel):
     duration_type: DurationType | None
     score: float | None = Field(description="mean user rating, 0.5-5", examples=[3.55])
     votes: int = Field(description="number of user ratings", examples=[472])
+    work_id: str = Field(
+        description="the same film or show delivered by several platforms shares one work id",
+        examples=["as7474"],
+    )
+    listed_in: str | None = Field(
+        description="its genres, comma-separated", examples=["documentaries"]
+    )
 
 
 class Copy(BaseModel):
@@ -75,15 +82,10 @@ class Copy(BaseModel):
 
 class Title(TitleSummary):
     show_id: str = Field(examples=["s1"])
-    work_id: str = Field(
-        description="the same film or show delivered by several platforms shares one work id",
-        examples=["as7474"],
-    )
     also_on: list[Copy] = Field(description="the same work on the other platforms", examples=[[]])
     director: str | None
     country: str | None
     date_added: date | None
-    listed_in: str | None
     description: str | None
     cast: list[str] = Field(examples=[["ama qamata", "khosi ngema"]])
     genres: list[str] = Field(examples=[["documentaries"]])
@@ -199,8 +201,11 @@ class TitleSearch(BaseModel):
         ),
         examples=["stranger things"],
     )
-    platform: Platform | None = Field(
-        None, description="amazon, disney, hulu or netflix (any case)", examples=["netflix"]
+    platform: list[Platform] | None = Field(
+        None,
+        description="amazon, disney, hulu or netflix (any case); repeat it for titles on any of"
+        " several platforms",
+        examples=[["netflix", "hulu"]],
     )
     type: TitleType | None = Field(None, description="movie or tv show", examples=["movie"])
     year_from: int | None = Field(

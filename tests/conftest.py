@@ -197,7 +197,60 @@ def demo_stack(demo_db, demo_model, tmp_path_factory):
 # Tests swap models under a running recommender; they need it to notice quickly. The demo
 # stack's page signs in as make run's does.
 FAST_POLL = {"recommender": {"MODEL_POLL_S": "0.2"}}
-DEMO = {**FAST_POLL, "gateway": {"AUTH_DEMO_SIGN_IN": "true"}}
+# Every page test opens a fresh browser, and each signs in once, all from 127.0.0.1: more than
+# the default 60 writes a minute per address that one person's browser never comes near.
+DEMO = {
+    **FAST_POLL,
+    "gateway": {"AUTH_DEMO_SIGN_IN": "true", "RATE_LIMIT_WRITE_PER_ADDRESS": "600/minute"},
+}
+# The real stack: the real catalogues and a slice of the real ratings from two files.
+REAL_SLICE = 40_000
+
+
+@pytest.fixture(scope="session")
+def real_stack(new_database, shared_data, tmp_path_factory):
+    """catalog, recommender and gateway as real processes over every real title, a slice of the
+    real ratings (REAL_SLICE rows of 1.csv.gz and of 7.csv.gz) and a small model trained on them.
+    Its gateway has make run's demo sign-in, for the page. Shared by the end-to-end tests and the
+    page's walk: it costs a real load and a training."""
+    from common.proc import Stack
+    from services.recommender.settings import Settings as RecommenderSettings
+    from services.recommender.train import train
+    from tests.loading import load, write_ratings_slice
+
+    url = new_database()
+    ratings = tmp_path_factory.mktemp("ratings")
+    for name in ("1.csv.gz", "7.csv.gz"):
+        write_ratings_slice(shared_data / "ratings" / name, ratings / name, REAL_SLICE)
+    load(url, shared_data / "titles", ratings)
+    model_dir = tmp_path_factory.mktemp("models")
+    train(RecommenderSettings(database_url=url, model_dir=model_dir), params=small_params())
+    stack = Stack(url, model_dir, tmp_path_factory.mktemp("logs"), env=DEMO).start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium (Debian's) for the session; one that cannot start fails, never
+    skips."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        try:
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000
+            )
+        except PlaywrightError as error:
+            pytest.fail(
+                f"Chromium could not start from {CHROMIUM} (apt-get install chromium): {error}",
+                pytrace=False,
+            )
+        yield chromium
+        chromium.close()
 
 
 def gateway_settings(stack=None, **settings):

@@ -166,6 +166,30 @@ def test_search_filters_combine(client, demo_db):
     assert all(i["platform"] == "hulu" and 2000 <= i["release_year"] <= 2010 for i in body["items"])
 
 
+def test_search_takes_several_platforms_a_viewers_subscriptions(client, demo_db):
+    """platform repeated: titles on any of them, for a search and for browsing alike."""
+    for q in ("synthetic", None):
+        params = [("platform", "hulu"), ("platform", "NETFLIX"), ("limit", 1000)]
+        body = client.get("/titles", params=params + ([("q", q)] if q else [])).json()
+        expected = query(
+            demo_db, "SELECT count(*) FROM titles WHERE platform IN ('hulu', 'netflix')"
+        )[0][0]
+        assert body["total"] == expected == len(body["items"]) > 0
+        assert {i["platform"] for i in body["items"]} == {"hulu", "netflix"}
+    bad = client.get("/titles", params=[("platform", "hulu"), ("platform", "hbo")])
+    assert bad.status_code == 422 and "'platform'" in message(bad)
+
+
+def test_search_results_carry_their_work_and_genres(client, demo_db):
+    """Each result names its work (copies on two platforms share one) and its genres."""
+    found = client.get("/titles", params={"q": client.get("/titles/ns5").json()["title"]}).json()
+    by_id = {i["id"]: i for i in found["items"]}
+    assert by_id["ns5"]["work_id"] == by_id["as5"]["work_id"]
+    listed_in, work_id = query(demo_db, "SELECT listed_in, work_id FROM titles WHERE id = 'ns5'")[0]
+    assert (by_id["ns5"]["listed_in"], by_id["ns5"]["work_id"]) == (listed_in, work_id)
+    assert listed_in
+
+
 def test_search_by_word_genre_and_score(client, demo_db):
     word = client.get("/titles/as5").json()["title"].split()[1]
     found = client.get("/titles", params={"q": word.upper(), "limit": 1000}).json()

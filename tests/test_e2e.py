@@ -1,31 +1,17 @@
 """End to end: the three services as real processes over a slice of the real data and a small
-model; every gateway route over HTTP; then each downstream service killed in turn."""
+model (conftest's real_stack, which the page's walk shares); every gateway route over HTTP; then
+each downstream service killed in turn."""
 
 import httpx
 import pytest
 
-from common.proc import Stack
-from services.recommender.settings import Settings
-from services.recommender.train import train
-from tests.conftest import FAST_POLL, small_params
-from tests.loading import load, write_ratings_slice
+from tests.conftest import small_params
 from tests.reliability import record, timed
-
-SLICE = 40_000
 
 
 @pytest.fixture(scope="module")
-def stack(new_database, shared_data, tmp_path_factory):
-    url = new_database()
-    ratings = tmp_path_factory.mktemp("ratings")
-    for name in ("1.csv.gz", "7.csv.gz"):
-        write_ratings_slice(shared_data / "ratings" / name, ratings / name, SLICE)
-    load(url, shared_data / "titles", ratings)
-    model_dir = tmp_path_factory.mktemp("models")
-    train(Settings(database_url=url, model_dir=model_dir), params=small_params())
-    stack = Stack(url, model_dir, tmp_path_factory.mktemp("logs"), env=FAST_POLL).start()
-    yield stack
-    stack.stop()
+def stack(real_stack):
+    return real_stack
 
 
 @pytest.fixture(scope="module")

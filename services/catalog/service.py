@@ -40,6 +40,8 @@ SUMMARY_COLUMNS = (
     titles.c.duration_type,
     titles.c.score,
     titles.c.votes,
+    titles.c.work_id,
+    titles.c.listed_in,
 )
 FILTER_COLUMNS = {
     "platform": titles.c.platform,
@@ -250,6 +252,8 @@ DEFAULT_ORDER = {
     SortField.duration: SortOrder.desc,
 }
 FILTER_CONDITIONS = {
+    # Search and browsing take several platforms: a viewer's subscriptions.
+    "platform": titles.c.platform == sa.func.any(sa.bindparam("platform", type_=sa.ARRAY(sa.Text))),
     "year_from": titles.c.release_year >= sa.bindparam("year_from"),
     "year_to": titles.c.release_year <= sa.bindparam("year_to"),
     "genre": sa.exists().where(
@@ -262,7 +266,7 @@ FILTERS = ("platform", "type", "year_from", "year_to", "genre", "min_score")
 
 def _filters(names: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:
     return [
-        FILTER_COLUMNS[n] == sa.bindparam(n) if n in FILTER_COLUMNS else FILTER_CONDITIONS[n]
+        FILTER_CONDITIONS[n] if n in FILTER_CONDITIONS else FILTER_COLUMNS[n] == sa.bindparam(n)
         for n in names
     ]
 
@@ -385,7 +389,7 @@ def search_titles(
     *,
     typos: Typos,
     q: str | None = None,
-    platform: Platform | None = None,
+    platform: list[Platform] | None = None,
     type: TitleType | None = None,
     year_from: int | None = None,
     year_to: int | None = None,
@@ -399,7 +403,7 @@ def search_titles(
     """A page of titles matching `q` and every filter given, and how many match in all."""
     # With q the most relevant come first unless `sort` says otherwise; without, the best scored.
     filters = _params(
-        platform=platform,
+        platform=sorted({p.value for p in platform}) if platform else None,
         type=type,
         year_from=year_from,
         year_to=year_to,
